@@ -1,0 +1,67 @@
+"""The commands each finding recommends. We print them; we never run them.
+
+No command here deletes a VLV definition: in IPA the CA and the KRA share
+the `ipaca` backend, and `pki-server <sub>-db-vlv-del` removes every VLV
+index in it, the other subsystem's included.
+"""
+
+import os
+import re
+from urllib.parse import unquote
+
+PKI_SERVER_VLV = (10, 11)       # first PKI with pki-server ca-db-vlv-*
+
+
+def ds_instance(database):
+    """`slapd-<name>` of the instance behind an LDAPI URI, for dsconf."""
+    path = unquote(database.ldap_uri.split('://', 1)[-1])
+    match = re.match(r'(slapd-[^./]+)\.socket$', os.path.basename(path))
+    return match.group(1) if match else 'slapd-<instance>'
+
+
+def restart(database):
+    return ('systemctl restart pki-tomcatd@%s.service so that Dogtag looks '
+            'up its last number again' % database.instance_id)
+
+
+def _has_pki_server_vlv(database):
+    return database.pki_version is None or \
+        tuple(database.pki_version) >= PKI_SERVER_VLV
+
+
+def vlv_reindex(repo, database):
+    if _has_pki_server_vlv(database):
+        command = 'pki-server %s -i %s' % (repo.kind.reindex_command,
+                                           database.instance_id)
+    else:
+        command = 'dsconf %s backend vlv-index reindex --parent-name %s %s' % (
+            ds_instance(database), repo.vlv_name, repo.subsystem.database)
+    return '%s, then %s' % (command, restart(database))
+
+
+def vlv_recreate(repo, database):
+    sub = repo.kind.reindex_command.split('-', 1)[0]
+    if _has_pki_server_vlv(database):
+        return ('pki-server %s-db-vlv-add -i %s (it adds only the missing '
+                'definitions), then pki-server %s -i %s, then %s'
+                % (sub, database.instance_id, repo.kind.reindex_command,
+                   database.instance_id, restart(database)))
+    return ('add the %s definitions from /usr/share/pki/%s/conf/vlv.ldif '
+            '(with {instanceId} and {database} filled in) with '
+            'ldapmodify -a, then rebuild them with vlvtasks.ldif, then %s'
+            % (sub.upper(), sub, restart(database)))
+
+
+def vlv_edit(repo, database):
+    return ('dsconf %s backend vlv-index edit-search --name %s '
+            '--search-base "%s" --search-scope 1 --search-filter "%s" %s, '
+            'then %s' % (ds_instance(database), repo.vlv_name,
+                         repo.container, repo.kind.lookup_filter.lower(),
+                         repo.subsystem.database,
+                         vlv_reindex(repo, database)))
+
+
+def attribute_reindex(repo, database):
+    return ('dsconf %s backend index reindex --attr %s --wait %s, then %s'
+            % (ds_instance(database), repo.kind.attribute.lower(),
+               repo.subsystem.database, restart(database)))

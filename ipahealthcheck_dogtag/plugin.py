@@ -1,0 +1,158 @@
+"""The registry, the per-run context the checks share, and their base class."""
+
+import logging
+import time
+
+from ipahealthcheck.core import constants
+from ipahealthcheck.core.plugin import Plugin, Registry, Result
+
+from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
+from ipahealthcheck_dogtag.directory import Directory, DirectoryError
+from ipahealthcheck_dogtag.lookup import dogtag_lookup
+from ipahealthcheck_dogtag import truth, vlv
+
+logger = logging.getLogger(__name__)
+
+# Share of the framework's per-check `timeout` our scans may use, so that a
+# check reports what it proved instead of being killed by the alarm.
+BUDGET_SHARE = 0.75
+
+
+class Context:
+    """Discovery, the LDAP session and results shared by one run's checks.
+
+    Each repository is looked up and scanned at most once per run, whichever
+    check needs it first.
+    """
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._database = None
+        self._directory = None
+        self._connect_error = None
+        self._lookups = {}
+        self._scans = {}
+        self._vlv = {}
+
+    def database(self):
+        """CADatabase or NoCA; raises Finding (remembered) when unusable."""
+        if self._database is None:
+            try:
+                self._database = discover(self.settings)
+            except Finding as finding:
+                self._database = finding
+        if isinstance(self._database, Finding):
+            raise self._database
+        return self._database
+
+    def directory(self):
+        if self._connect_error is not None:
+            raise self._connect_error
+        if self._directory is None:
+            directory = Directory(self.database().ldap_uri)
+            try:
+                directory.connect()
+            except DirectoryError as e:
+                self._connect_error = e
+                raise
+            self._directory = directory
+        return self._directory
+
+    def lookup(self, repo):
+        if repo.key not in self._lookups:
+            self._lookups[repo.key] = dogtag_lookup(
+                self.directory(), repo, self.database().pki_version)
+        return self._lookups[repo.key]
+
+    def scan(self, repo, deadline):
+        """One streamed pass; a pass cut short by the budget is not retried."""
+        if repo.key not in self._scans:
+            self._scans[repo.key] = truth.scan(
+                self.directory(), repo, self.lookup(repo).last, deadline)
+        return self._scans[repo.key]
+
+
+    def vlv_definitions(self, backend):
+        if backend not in self._vlv:
+            self._vlv[backend] = vlv.read_definitions(self.directory(),
+                                                      backend)
+        return self._vlv[backend]
+
+
+class DogtagRegistry(Registry):
+    def initialize(self, framework, config, options=None):
+        # Never raise: since ipahealthcheck 0.10 our checks run anyway, and
+        # each reports its own problem as a result.
+        try:
+            super().initialize(framework, config, options)
+        except Exception:               # pragma: no cover - defensive
+            self.config = config
+        self.settings = Settings(config)
+        self.context = Context(self.settings)
+
+    def get_context(self):
+        if getattr(self, 'context', None) is None:
+            self.settings = Settings(self.config)
+            self.context = Context(self.settings)
+        return self.context
+
+
+registry = DogtagRegistry()
+
+
+class DogtagCheck(Plugin):
+    """Base of every check: public source name, results, preflight, budget."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The framework names a check's source after its class's module. Our
+        # public names are dogtag.<module>, independent of the package name.
+        cls.__module__ = 'dogtag.' + cls.__module__.rsplit('.', 1)[-1]
+
+    @property
+    def context(self):
+        return self.registry.get_context()
+
+    def result(self, level, key, msg, **fields):
+        return Result(self, level, key=key, msg=msg, **fields)
+
+    def deadline(self, started):
+        timeout = self.context.settings.timeout
+        if timeout <= 0:
+            return None
+        return started + max(1.0, timeout * BUDGET_SHARE)
+
+    def preflight(self):
+        """Yield the results that stop a check early; return the database.
+
+        Used as `database = yield from self.preflight()`: None means the
+        check has nothing more to do.
+        """
+        try:
+            database = self.context.database()
+        except Finding as finding:
+            yield self.result(constants.ERROR, finding.key, finding.msg,
+                              **finding.fields)
+            return None
+        if isinstance(database, NoCA):
+            yield self.result(constants.SUCCESS, 'ca',
+                              'Nothing to check: {reason}.',
+                              reason=database.reason)
+            return None
+        try:
+            self.context.directory()
+        except DirectoryError as e:
+            yield self.result(
+                constants.ERROR, 'ldap',
+                'Cannot read the CA database at {uri}: {error}. Expected the '
+                'local 389 Directory Server to accept a SASL EXTERNAL bind '
+                'as root. Start it (ipactl start, or systemctl start '
+                'dirsrv@<instance>) and run the check as root, or correct '
+                'dogtag_ldap_uri in the healthcheck configuration.',
+                uri=database.ldap_uri, error=e.error)
+            return None
+        return database
+
+    @staticmethod
+    def now():
+        return time.monotonic()

@@ -1,0 +1,219 @@
+"""Dogtag's numbered repositories and their ranges as CS.cfg defines them.
+
+The static part (`KINDS`) is what Dogtag's code fixes: where records live,
+which attribute holds the number, the filter and sort of its last-number
+lookup and the VLV index that serves it. The dynamic part (`Repository`)
+comes from one CS.cfg: the generator, the radix and the ranges.
+"""
+
+from dataclasses import dataclass
+
+import ldap.dn
+
+from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.numbers import NumberError, parse_config
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    subsystem: str
+    title: str
+    dn_property: str
+    default_rdn: str
+    attribute: str             # holds the length-prefixed number
+    # The filter Dogtag sends, and the same filter as attribute tests that
+    # a full scan can evaluate without the server's indices.
+    lookup_filter: str
+    required: tuple
+    excluded: tuple
+    vlv: str                   # the range VLV index, without -<instance>
+    generator_property: str
+    radix_property: str
+    default_radix: int
+    prefix: str                # 'Serial' or 'Request' in dbs.* names
+    reindex_command: str
+    # Certificates and keys accept the sorted answer only inside the range;
+    # requests only check its lower end (PKI >= 11.6).
+    upper_checked: bool
+
+    def sorted_filter(self, encoded_high):
+        bound = '(%s<=%s)' % (self.attribute, encoded_high)
+        if self.key == 'kra.keys':
+            return bound
+        if self.key == 'ca.certificates':
+            return '(&%s%s)' % (self.lookup_filter, bound)
+        return '(&%s%s)' % (bound, self.lookup_filter)
+
+    def matches(self, attrs):
+        """Does an entry (lower-cased attribute names) match lookup_filter?"""
+        return (all(a in attrs for a in self.required) and
+                not any(a in attrs for a in self.excluded))
+
+
+KINDS = (
+    Kind(key='ca.certificates', subsystem='ca',
+         title='CA certificate serial numbers',
+         dn_property='dbs.serialDN',
+         default_rdn='ou=certificateRepository, ou=ca',
+         attribute='serialno', lookup_filter='(certStatus=*)',
+         required=('certstatus',), excluded=(), vlv='allCerts',
+         generator_property='dbs.cert.id.generator',
+         radix_property='dbs.cert.id.radix', default_radix=16,
+         prefix='Serial', reindex_command='ca-db-vlv-reindex',
+         upper_checked=True),
+    Kind(key='ca.requests', subsystem='ca', title='CA request IDs',
+         dn_property='dbs.requestDN', default_rdn='ou=ca, ou=requests',
+         attribute='requestId', lookup_filter='(requeststate=*)',
+         required=('requeststate',), excluded=(), vlv='caAll',
+         generator_property='dbs.request.id.generator',
+         radix_property='dbs.request.id.radix', default_radix=10,
+         prefix='Request', reindex_command='ca-db-vlv-reindex',
+         upper_checked=False),
+    # Dogtag's key lookup filter matches no VLV definition (allKeys adds a
+    # realm test), so up to 11.5 389-DS always sorted it without an index.
+    Kind(key='kra.keys', subsystem='kra', title='KRA key IDs',
+         dn_property='dbs.serialDN', default_rdn='ou=keyRepository, ou=kra',
+         attribute='serialno', lookup_filter='(serialno=*)',
+         required=('serialno',), excluded=(), vlv=None,
+         generator_property='dbs.key.id.generator',
+         radix_property='dbs.key.id.radix', default_radix=16,
+         prefix='Serial', reindex_command=None, upper_checked=True),
+    Kind(key='kra.requests', subsystem='kra', title='KRA request IDs',
+         dn_property='dbs.requestDN', default_rdn='ou=kra, ou=requests',
+         attribute='requestId',
+         lookup_filter='(&(requeststate=*)(!(realm=*)))',
+         required=('requeststate',), excluded=('realm',), vlv='kraAll',
+         generator_property='dbs.request.id.generator',
+         radix_property='dbs.request.id.radix', default_radix=10,
+         prefix='Request', reindex_command='kra-db-vlv-reindex',
+         upper_checked=False),
+)
+
+
+def canonical_dn(dn):
+    """A DN without the spaces CS.cfg puts after its commas."""
+    try:
+        return ldap.dn.dn2str(ldap.dn.str2dn(dn))
+    except ldap.DECODING_ERROR:
+        return ','.join(p.strip() for p in dn.split(','))
+
+
+def normalize_dn(dn):
+    """A DN's text for comparisons."""
+    return canonical_dn(dn).lower()
+
+
+class Range:
+    """A begin..end range as CS.cfg writes it and as numbers."""
+
+    def __init__(self, begin_text, end_text, begin, end):
+        self.begin_text = begin_text
+        self.end_text = end_text
+        self.begin = begin
+        self.end = end
+
+    def fields(self, prefix):
+        return {prefix + '_cfg': '%s..%s' % (self.begin_text, self.end_text),
+                prefix + '_begin': str(self.begin),
+                prefix + '_end': str(self.end)}
+
+
+class Repository:
+    """One repository of this server: generator, radix and ranges from CS.cfg."""
+
+    def __init__(self, kind, subsystem, instance_id):
+        self.kind = kind
+        self.key = kind.key
+        self.subsystem = subsystem
+        self.instance_id = subsystem.get('instanceId') or instance_id
+        rdn = subsystem.get(kind.dn_property) or kind.default_rdn
+        self.container = canonical_dn('%s,%s' % (rdn, subsystem.basedn))
+        self.generator = (subsystem.get(kind.generator_property) or
+                          'legacy').strip().lower()
+        self.active = None
+        self.standby = None
+        if self.generator != 'random':
+            self.active = self._range('begin', 'end', required=True)
+            self.standby = self._range('nextBegin', 'nextEnd',
+                                       required=False)
+
+    @property
+    def sequential(self):
+        return self.generator != 'random'
+
+    @property
+    def radix(self):
+        text = self.subsystem.get(self.kind.radix_property)
+        if text and text.strip() in ('10', '16'):
+            return int(text)
+        return self.kind.default_radix
+
+    @property
+    def vlv_name(self):
+        if not self.kind.vlv:
+            return None
+        return '%s-%s' % (self.kind.vlv, self.instance_id)
+
+    def _property(self, which):
+        return 'dbs.%s%sNumber' % (which, self.kind.prefix)
+
+    def _range(self, begin_name, end_name, required):
+        names = (self._property(begin_name), self._property(end_name))
+        texts = [self.subsystem.get(n) for n in names]
+        if not required and (None in texts or '-1' in texts or
+                             '' in texts):
+            return None                         # no standby range
+        values = []
+        for name, text in zip(names, texts):
+            if text is None:
+                raise Finding(self.key, '{cs_cfg} has no {property}: '
+                              'expected the {title} range of this server. '
+                              'Restore CS.cfg from its backup or from a '
+                              'healthy clone\'s settings.',
+                              cs_cfg=self.subsystem.path, property=name,
+                              title=self.kind.title)
+            try:
+                values.append(parse_config(text, self.radix,
+                                           self.generator == 'legacy2'))
+            except NumberError:
+                raise Finding(self.key, '{property}={value} in {cs_cfg} is '
+                              'not a number: expected a {radix_name} '
+                              'number for the {title} range ({generator} '
+                              'generator). Correct the value in CS.cfg with '
+                              'the CA stopped.', property=name, value=text,
+                              cs_cfg=self.subsystem.path,
+                              radix_name=self._radix_name(),
+                              title=self.kind.title,
+                              generator=self.generator)
+        return Range(texts[0], texts[1], values[0], values[1])
+
+    def _radix_name(self):
+        if self.generator == 'legacy2':
+            return '0x-prefixed hexadecimal or decimal'
+        return 'hexadecimal' if self.radix == 16 else 'decimal'
+
+    def fields(self):
+        out = {'cs_cfg': self.subsystem.path, 'container': self.container,
+               'generator': self.generator}
+        if self.active:
+            out['radix'] = 16 if self.generator == 'legacy2' else self.radix
+            out.update(self.active.fields('range'))
+        if self.standby:
+            out.update(self.standby.fields('standby'))
+        return out
+
+
+def repositories(database):
+    """Yield (key, Repository or Finding) for every repository on this host."""
+    for kind in KINDS:
+        subsystem = database.subsystem(kind.subsystem)
+        if subsystem is None:
+            problem = database.problems.get(kind.subsystem)
+            if problem is not None:
+                yield kind.key, problem
+            continue
+        try:
+            yield kind.key, Repository(kind, subsystem, database.instance_id)
+        except Finding as finding:
+            yield kind.key, finding

@@ -1,0 +1,66 @@
+"""389-DS VLV definitions (cn=config) and how they must look for Dogtag.
+
+389-DS serves a VLV request from an index only when the request's base,
+scope, filter (compared as a case-insensitive string) and sort keys equal a
+vlvSearch/vlvIndex pair of the backend; otherwise it sorts every candidate
+in memory. VLV definitions are not replicated: each server has its own.
+"""
+
+from ipahealthcheck_dogtag.repositories import normalize_dn
+
+
+class Definition:
+    def __init__(self, name, search, index):
+        self.name = name
+        self.base = _first(search, 'vlvbase')
+        self.scope = _first(search, 'vlvscope')
+        self.filter = _first(search, 'vlvfilter')
+        self.sort = _first(index, 'vlvsort') if index else None
+        self.enabled = _first(index, 'vlvenabled') if index else None
+        self.uses = _first(index, 'vlvuses') if index else None
+        self.has_index = index is not None
+
+    @property
+    def built(self):
+        return self.enabled == '1'
+
+    def mismatches(self, repo):
+        """What differs from the query Dogtag sends for `repo`'s range."""
+        wanted = {
+            'vlvBase': (normalize_dn(repo.container),
+                        normalize_dn(self.base or '')),
+            'vlvScope': ('1', (self.scope or '').strip()),
+            'vlvFilter': (repo.kind.lookup_filter.lower(),
+                          (self.filter or '').strip().lower()),
+            'vlvSort': (repo.kind.attribute.lower(),
+                        (self.sort or '').strip().lower()),
+        }
+        return ['%s is %s, expected %s' % (attr, found or 'missing', want)
+                for attr, (want, found) in wanted.items() if want != found]
+
+
+def _first(attrs, name):
+    values = attrs.get(name)
+    return values[0].decode('utf-8', 'replace') if values else None
+
+
+def read_definitions(directory, backend):
+    """{lower-cased search name: Definition} for one backend."""
+    base = 'cn=%s,cn=ldbm database,cn=plugins,cn=config' % backend
+    entries, _ = directory.search(
+        base, '(|(objectClass=vlvSearch)(objectClass=vlvIndex))',
+        ['objectClass', 'cn', 'vlvBase', 'vlvScope', 'vlvFilter', 'vlvSort',
+         'vlvEnabled', 'vlvUses'])
+    searches, indexes = {}, {}
+    for dn, attrs in entries:
+        classes = {c.lower() for c in attrs.get('objectclass', [])}
+        if b'vlvsearch' in classes:
+            searches[normalize_dn(dn)] = attrs
+        elif b'vlvindex' in classes:
+            parent = normalize_dn(dn).split(',', 1)[1]
+            indexes.setdefault(parent, attrs)
+    found = {}
+    for dn, attrs in searches.items():
+        name = _first(attrs, 'cn') or dn
+        found[name.lower()] = Definition(name, attrs, indexes.get(dn))
+    return found

@@ -1,0 +1,259 @@
+"""Throwaway 389 Directory Server instances that run without systemd.
+
+`dscreate` insists on systemd unless it is given a private prefix whose
+defaults.inf says `with_systemd = 0` and moves every writable path under the
+prefix; that is all this module does before handing over to the real tools.
+Each instance listens on loopback and on its own LDAPI socket, where root
+binds with SASL EXTERNAL as cn=Directory Manager.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import ldap
+import ldap.sasl
+
+DEFAULTS_INF = '/usr/share/dirsrv/inf/defaults.inf'
+BACKEND = 'ipaca'
+SUFFIX = 'o=ipaca'
+
+# defaults.inf keys that point at writable places: all go under the prefix.
+_WRITABLE = (
+    'sysconf_dir', 'initconfig_dir', 'config_dir', 'local_state_dir',
+    'run_dir', 'ldapi', 'pid_file', 'inst_dir', 'tmpfiles_d', 'schema_dir',
+    'cert_dir', 'lock_dir', 'log_dir', 'access_log', 'audit_log',
+    'error_log', 'security_log', 'db_dir', 'db_home_dir', 'backup_dir',
+    'ldif_dir',
+)
+
+
+def _private_defaults(prefix):
+    """defaults.inf with systemd off and writable paths below `prefix`."""
+    out = []
+    with open(DEFAULTS_INF) as f:
+        for line in f:
+            key, sep, value = line.partition('=')
+            key = key.strip()
+            if sep and key == 'with_systemd':
+                line = 'with_systemd = 0\n'
+            elif sep and key in _WRITABLE:
+                line = '%s = %s%s\n' % (key, prefix, value.strip())
+            out.append(line)
+    return ''.join(out)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class DirectoryServer:
+    """One 389-DS instance living entirely below a temporary directory."""
+
+    def __init__(self, name='ipaca', root=None, port=None):
+        self.name = name
+        self.root = root or tempfile.mkdtemp(prefix='dtds-')
+        self.port = port or free_port()
+        self.secure_port = free_port()
+        self.password = 'sandbox-dm-%d' % os.getpid()
+
+    # -- paths ---------------------------------------------------------
+    @property
+    def config_dir(self):
+        return '%s/etc/dirsrv/slapd-%s' % (self.root, self.name)
+
+    @property
+    def db_dir(self):
+        return '%s/var/lib/dirsrv/slapd-%s/db' % (self.root, self.name)
+
+    @property
+    def log_dir(self):
+        return '%s/var/log/dirsrv/slapd-%s' % (self.root, self.name)
+
+    @property
+    def socket_path(self):
+        return '%s/run/slapd-%s.socket' % (self.root, self.name)
+
+    @property
+    def pid_file(self):
+        return '%s/run/dirsrv/slapd-%s.pid' % (self.root, self.name)
+
+    @property
+    def ldapi_uri(self):
+        return 'ldapi://' + self.socket_path.replace('/', '%2F')
+
+    @property
+    def ldap_uri(self):
+        return 'ldap://127.0.0.1:%d' % self.port
+
+    def _env(self):
+        return dict(os.environ, PREFIX=self.root)
+
+    # -- life cycle ----------------------------------------------------
+    def create(self, cache_mb=256):
+        inf_dir = os.path.join(self.root, 'share/dirsrv/inf')
+        os.makedirs(inf_dir, exist_ok=True)
+        with open(os.path.join(inf_dir, 'defaults.inf'), 'w') as f:
+            f.write(_private_defaults(self.root))
+        for sub in ('schema', 'config'):
+            target = os.path.join(self.root, 'etc/dirsrv', sub)
+            if not os.path.exists(target):
+                shutil.copytree('/etc/dirsrv/' + sub, target)
+        setup = os.path.join(self.root, 'setup.inf')
+        with open(setup, 'w') as f:
+            f.write(
+                '[general]\nfull_machine_name = localhost\nstart = True\n'
+                '[slapd]\ninstance_name = %s\nport = %d\nsecure_port = %d\n'
+                'self_sign_cert = False\nroot_password = %s\n'
+                'user = root\ngroup = root\n'
+                '[backend-%s]\nsuffix = %s\ncreate_suffix_entry = True\n'
+                % (self.name, self.port, self.secure_port, self.password,
+                   BACKEND, SUFFIX))
+        subprocess.run(['dscreate', 'from-file', setup], env=self._env(),
+                       check=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+        os.unlink(setup)  # it holds the Directory Manager password
+        self._tune(cache_mb)
+        return self
+
+    def _tune(self, cache_mb):
+        """Small caches, unbuffered logs, audit log on: tests read them."""
+        conn = self.connect()
+        try:
+            conn.modify_s('cn=config', [
+                (ldap.MOD_REPLACE, 'nsslapd-accesslog-logbuffering', b'off'),
+                (ldap.MOD_REPLACE, 'nsslapd-auditlog-logging-enabled',
+                 b'on'),
+            ])
+            conn.modify_s(
+                'cn=config,cn=ldbm database,cn=plugins,cn=config',
+                [(ldap.MOD_REPLACE, 'nsslapd-cache-autosize', b'0')])
+            conn.modify_s(
+                'cn=%s,cn=ldbm database,cn=plugins,cn=config' % BACKEND,
+                [(ldap.MOD_REPLACE, 'nsslapd-cachememsize',
+                  str(cache_mb * 2**20).encode())])
+        finally:
+            conn.unbind_s()
+        self.restart()
+
+    def pid(self):
+        try:
+            with open(self.pid_file) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running(self):
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+            return True
+        except OSError:
+            return False
+
+    def start(self, timeout=60):
+        env = self._env()
+        jemalloc = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2'
+        if os.path.exists(jemalloc):
+            # Debian's glibc malloc lets big scans balloon the server.
+            env['LD_PRELOAD'] = jemalloc
+        subprocess.run(['/usr/sbin/ns-slapd', '-D', self.config_dir,
+                        '-i', self.pid_file], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                self.connect().unbind_s()
+                return
+            except ldap.LDAPError:
+                time.sleep(0.1)
+        raise RuntimeError('389-DS instance %s did not start' % self.name)
+
+    def stop(self, timeout=60):
+        pid = self.pid()
+        if pid is None or not self.running():
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.running():
+            time.sleep(0.1)
+        if self.running():
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def kill(self):
+        pid = self.pid()
+        if pid is not None and self.running():
+            os.kill(pid, signal.SIGKILL)
+            while self.running():
+                time.sleep(0.05)
+
+    def destroy(self):
+        self.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- access --------------------------------------------------------
+    def connect(self):
+        """A Directory Manager session over LDAPI (root autobind)."""
+        conn = ldap.initialize(self.ldapi_uri)
+        conn.sasl_interactive_bind_s('', ldap.sasl.external())
+        return conn
+
+    def run_task(self, kind, attrs, timeout=600):
+        """Add a cn=tasks entry and wait for its exit code."""
+        dn = 'cn=%s-%d,cn=%s,cn=tasks,cn=config' % (
+            kind, int(time.time() * 1000), kind)
+        entry = [('objectClass', [b'top', b'extensibleObject']),
+                 ('cn', [dn.split(',')[0][3:].encode()])]
+        entry += [(k, [v.encode() for v in vs]) for k, vs in attrs.items()]
+        conn = self.connect()
+        try:
+            conn.add_s(dn, entry)
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                try:
+                    res = conn.search_s(dn, ldap.SCOPE_BASE,
+                                        attrlist=['nsTaskExitCode'])
+                except ldap.NO_SUCH_OBJECT:
+                    return 0
+                code = res[0][1].get('nsTaskExitCode')
+                if code:
+                    return int(code[0])
+                time.sleep(0.2)
+            raise RuntimeError('task %s did not finish' % dn)
+        finally:
+            conn.unbind_s()
+
+    def reindex(self, attributes=(), vlv_indexes=()):
+        attrs = {'nsInstance': [BACKEND]}
+        if attributes:
+            attrs['nsIndexAttribute'] = list(attributes)
+        if vlv_indexes:
+            attrs['nsIndexVLVAttribute'] = list(vlv_indexes)
+        code = self.run_task('index', attrs)
+        if code != 0:
+            raise RuntimeError('index task failed with %d' % code)
+
+    def access_log(self):
+        with open(os.path.join(self.log_dir, 'access'),
+                  errors='replace') as f:
+            return f.read()
+
+    def audit_log(self):
+        path = os.path.join(self.log_dir, 'audit')
+        if not os.path.exists(path):
+            return ''
+        with open(path, errors='replace') as f:
+            return f.read()
