@@ -6,7 +6,9 @@ carry the attributes Dogtag's lookups and our checks read. Used by the test
 suite, the demo and the benchmark; never by the checks themselves.
 """
 
+import base64
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -16,12 +18,7 @@ import ldap.modlist
 from ipahealthcheck_dogtag.numbers import encode
 
 INSTANCE_ID = 'pki-tomcat'
-CA_BASE = 'o=ipaca'
-KRA_BASE = 'o=kra,o=ipaca'
-CERTS = 'ou=certificateRepository,ou=ca,o=ipaca'
-CA_REQUESTS = 'ou=ca,ou=requests,o=ipaca'
-KEYS = 'ou=keyRepository,ou=kra,o=kra,o=ipaca'
-KRA_REQUESTS = 'ou=kra,ou=requests,o=kra,o=ipaca'
+SUFFIX = 'o=ipaca'
 
 DSTRING = "SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 X-ORIGIN 'sandbox'"
 INTEGER = "SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE X-ORIGIN 'sandbox'"
@@ -73,14 +70,15 @@ OBJECT_CLASSES = (
 INDEXED = ('serialno', 'certstatus', 'requestid', 'requeststate',
            'requesttype', 'realm')
 
-# name: (base, filter, sort) as in Dogtag's vlv.ldif for CA and KRA.
+# name: (container key, filter, sort) as in Dogtag's CA and KRA vlv.ldif.
 VLV = {
-    'allCerts': (CERTS, '(certstatus=*)', 'serialno'),
-    'allValidCerts': (CERTS, '(certstatus=VALID)', 'serialno'),
-    'caAll': (CA_REQUESTS, '(requeststate=*)', 'requestId'),
-    'caComplete': (CA_REQUESTS, '(requeststate=complete)', 'requestId'),
-    'allKeys': (KEYS, '(&(serialno=*)(!(realm=*)))', 'serialno'),
-    'kraAll': (KRA_REQUESTS, '(&(requeststate=*)(!(realm=*)))', 'requestId'),
+    'allCerts': ('certs', '(certstatus=*)', 'serialno'),
+    'allValidCerts': ('certs', '(certstatus=VALID)', 'serialno'),
+    'caAll': ('ca_requests', '(requeststate=*)', 'requestId'),
+    'caComplete': ('ca_requests', '(requeststate=complete)', 'requestId'),
+    'allKeys': ('keys', '(&(serialno=*)(!(realm=*)))', 'serialno'),
+    'kraAll': ('kra_requests', '(&(requeststate=*)(!(realm=*)))',
+               'requestId'),
 }
 RANGE_VLV = ('allCerts', 'caAll', 'kraAll')
 
@@ -90,8 +88,8 @@ def _b(values):
 
 
 def add(conn, dn, **attrs):
-    entry = {k.replace('_', '-'): _b(v if isinstance(v, (list, tuple))
-                                     else [v]) for k, v in attrs.items()}
+    entry = {k: _b(v if isinstance(v, (list, tuple)) else [v])
+             for k, v in attrs.items()}
     conn.add_s(dn, ldap.modlist.addModlist(entry))
 
 
@@ -108,28 +106,6 @@ def load_schema(conn):
     ])
 
 
-def ou(conn, dn, object_class='organizationalUnit', **attrs):
-    add(conn, dn, objectClass=['top', object_class],
-        ou=dn.split(',')[0].split('=')[1], **attrs)
-
-
-def create_tree(conn, kra=True):
-    """The containers pkispawn's create.ldif and IPA make."""
-    for dn in ('ou=ca,o=ipaca', 'ou=requests,o=ipaca', 'ou=ranges,o=ipaca',
-               'ou=people,o=ipaca', 'ou=groups,o=ipaca'):
-        ou(conn, dn)
-    ou(conn, CERTS, 'repository', serialno='011')
-    ou(conn, CA_REQUESTS, 'repository', serialno='010')
-    ou(conn, 'ou=replica,o=ipaca', 'repository', serialno='010',
-       nextRange='1000')
-    if kra:
-        add(conn, KRA_BASE, objectClass=['top', 'organization'], o='kra')
-        for dn in ('ou=kra,o=kra,o=ipaca', 'ou=requests,o=kra,o=ipaca'):
-            ou(conn, dn)
-        ou(conn, KEYS, 'repository', serialno='010')
-        ou(conn, KRA_REQUESTS, 'repository', serialno='010')
-
-
 def add_indexes(conn, backend='ipaca'):
     for attr in INDEXED:
         add(conn, 'cn=%s,cn=index,cn=%s,cn=ldbm database,cn=plugins,'
@@ -137,72 +113,150 @@ def add_indexes(conn, backend='ipaca'):
             cn=attr, nsSystemIndex='false', nsIndexType=['eq', 'pres'])
 
 
-def vlv_dn(name, backend='ipaca', instance=INSTANCE_ID):
-    return 'cn=%s-%s,cn=%s,cn=ldbm database,cn=plugins,cn=config' % (
-        name, instance, backend)
+def prepare_backend(ds):
+    """Schema and attribute indices, once per instance, before any data."""
+    conn = ds.connect()
+    try:
+        load_schema(conn)
+        add_indexes(conn)
+    finally:
+        conn.unbind_s()
 
 
-def add_vlv(conn, names=tuple(VLV), backend='ipaca', instance=INSTANCE_ID,
-            **overrides):
-    """vlvSearch + vlvIndex pairs; overrides={name: (base, filter, sort)}."""
-    for name in names:
-        base, filterstr, sort = overrides.get(name, VLV[name])
-        dn = vlv_dn(name, backend, instance)
-        add(conn, dn, objectClass=['top', 'vlvSearch'],
-            cn='%s-%s' % (name, instance), vlvBase=base, vlvScope='1',
-            vlvFilter=filterstr)
-        add(conn, 'cn=%s-%sIndex,%s' % (name, instance, dn),
-            objectClass=['top', 'vlvIndex'],
-            cn='%s-%sIndex' % (name, instance), vlvSort=sort)
+class CATree:
+    """One CA (and KRA) database below `base`, as pkispawn lays it out.
+
+    The VLV indices are named after `instance`, as Dogtag names them after
+    its instance directory, so several trees can share one backend.
+    """
+
+    def __init__(self, base=SUFFIX, instance=INSTANCE_ID, backend='ipaca'):
+        self.base = base
+        self.kra_base = 'o=kra,' + base
+        self.instance = instance
+        self.backend = backend
+        self.certs = 'ou=certificateRepository,ou=ca,' + base
+        self.ca_requests = 'ou=ca,ou=requests,' + base
+        self.keys = 'ou=keyRepository,ou=kra,' + self.kra_base
+        self.kra_requests = 'ou=kra,ou=requests,' + self.kra_base
+
+    # -- containers and indices --------------------------------------------
+    def create(self, conn, kra=True):
+        """The containers pkispawn's create.ldif and IPA make."""
+        if self.base != SUFFIX:
+            add(conn, self.base, objectClass=['top', 'organization'],
+                o=self.base.split(',')[0].split('=')[1])
+        for rdn in ('ou=ca', 'ou=requests', 'ou=ranges', 'ou=people',
+                    'ou=groups'):
+            _ou(conn, '%s,%s' % (rdn, self.base))
+        _ou(conn, self.certs, 'repository', serialno='011')
+        _ou(conn, self.ca_requests, 'repository', serialno='010')
+        _ou(conn, 'ou=replica,' + self.base, 'repository', serialno='010',
+            nextRange='1000')
+        if kra:
+            add(conn, self.kra_base, objectClass=['top', 'organization'],
+                o='kra')
+            for rdn in ('ou=kra', 'ou=requests'):
+                _ou(conn, '%s,%s' % (rdn, self.kra_base))
+            _ou(conn, self.keys, 'repository', serialno='010')
+            _ou(conn, self.kra_requests, 'repository', serialno='010')
+
+    def vlv_dn(self, name):
+        return 'cn=%s-%s,cn=%s,cn=ldbm database,cn=plugins,cn=config' % (
+            name, self.instance, self.backend)
+
+    def add_vlv(self, conn, names=tuple(VLV), **overrides):
+        """vlvSearch + vlvIndex pairs; overrides={name: (base, filter, sort)}."""
+        for name in names:
+            container, filterstr, sort = VLV[name]
+            base, filterstr, sort = overrides.get(
+                name, (getattr(self, container), filterstr, sort))
+            dn = self.vlv_dn(name)
+            add(conn, dn, objectClass=['top', 'vlvSearch'],
+                cn='%s-%s' % (name, self.instance), vlvBase=base,
+                vlvScope='1', vlvFilter=filterstr)
+            add(conn, 'cn=%s-%sIndex,%s' % (name, self.instance, dn),
+                objectClass=['top', 'vlvIndex'],
+                cn='%s-%sIndex' % (name, self.instance), vlvSort=sort)
+
+    def vlv_index_names(self, names=RANGE_VLV):
+        return ['%s-%sIndex' % (n, self.instance) for n in names]
+
+    # -- records -------------------------------------------------------------
+    def cert(self, number, status='VALID', payload=b''):
+        attrs = {
+            'objectClass': [b'top', b'certificateRecord'],
+            'cn': [str(number).encode()],
+            'serialno': [encode(number).encode()],
+            'certStatus': [status.encode()],
+            'subjectName': [b'CN=host%d.ipa.test,O=IPA.TEST' % number],
+            'issuerName': [b'CN=Certificate Authority,O=IPA.TEST'],
+            'notBefore': [b'20260101000000Z'],
+            'notAfter': [b'20280101000000Z'],
+            'metaInfo': [b'requestId:%d' % number,
+                         b'profileId:caIPAserviceCert'],
+            'dateOfCreate': [b'20260101000000Z'],
+        }
+        if payload:
+            attrs['userCertificate;binary'] = [payload]
+        return 'cn=%d,%s' % (number, self.certs), attrs
+
+    def request(self, number, kra=False, state='complete', realm=None):
+        attrs = {
+            'objectClass': [b'top', b'request', b'extensibleObject'],
+            'cn': [str(number).encode()],
+            'requestId': [encode(number).encode()],
+            'requestState': [state.encode()],
+            'requestType': [b'enrollment'],
+            'dateOfCreate': [b'20260101000000Z'],
+        }
+        if realm:
+            attrs['realm'] = [realm.encode()]
+        container = self.kra_requests if kra else self.ca_requests
+        return 'cn=%d,%s' % (number, container), attrs
+
+    def key(self, number):
+        return 'cn=%d,%s' % (number, self.keys), {
+            'objectClass': [b'top', b'keyRecord'],
+            'cn': [str(number).encode()],
+            'serialno': [encode(number).encode()],
+            'keyState': [b'VALID'],
+            'ownerName': [b'host%d' % number],
+        }
+
+    def certs_(self, numbers, **kw):
+        return [self.cert(n, **kw) for n in numbers]
+
+    def requests_(self, numbers, **kw):
+        return [self.request(n, **kw) for n in numbers]
+
+    def keys_(self, numbers):
+        return [self.key(n) for n in numbers]
+
+    # -- configuration -------------------------------------------------------
+    def write_cs_cfg(self, instance_dir, subsystem='ca', **settings):
+        """conf/<subsystem>/CS.cfg with IPA's defaults for this tree;
+        `a__b=value` sets a.b, a None value drops the key."""
+        cfg = dict(CA_DEFAULTS if subsystem == 'ca' else KRA_DEFAULTS)
+        cfg['internaldb.basedn'] = \
+            self.base if subsystem == 'ca' else self.kra_base
+        for key, value in settings.items():
+            key = key.replace('__', '.')
+            if value is None:
+                cfg.pop(key, None)
+            else:
+                cfg[key] = str(value)
+        path = os.path.join(instance_dir, 'conf', subsystem, 'CS.cfg')
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write('# written by the sandbox\n')
+            f.writelines('%s=%s\n' % kv for kv in sorted(cfg.items()))
+        return path
 
 
-def vlv_index_names(names=RANGE_VLV, instance=INSTANCE_ID):
-    return ['%s-%sIndex' % (n, instance) for n in names]
-
-
-# -- records ---------------------------------------------------------------
-
-def cert_entry(number, status='VALID', payload=b''):
-    attrs = {
-        'objectClass': [b'top', b'certificateRecord'],
-        'cn': [str(number).encode()],
-        'serialno': [encode(number).encode()],
-        'certStatus': [status.encode()],
-        'subjectName': [b'CN=host%d.ipa.test,O=IPA.TEST' % number],
-        'issuerName': [b'CN=Certificate Authority,O=IPA.TEST'],
-        'notBefore': [b'20260101000000Z'],
-        'notAfter': [b'20280101000000Z'],
-        'metaInfo': [b'requestId:%d' % number, b'profileId:caIPAserviceCert'],
-        'dateOfCreate': [b'20260101000000Z'],
-    }
-    if payload:
-        attrs['userCertificate;binary'] = [payload]
-    return '%s,%s' % ('cn=%d' % number, CERTS), attrs
-
-
-def request_entry(number, container=CA_REQUESTS, state='complete',
-                  realm=None):
-    attrs = {
-        'objectClass': [b'top', b'request', b'extensibleObject'],
-        'cn': [str(number).encode()],
-        'requestId': [encode(number).encode()],
-        'requestState': [state.encode()],
-        'requestType': [b'enrollment'],
-        'dateOfCreate': [b'20260101000000Z'],
-    }
-    if realm:
-        attrs['realm'] = [realm.encode()]
-    return 'cn=%d,%s' % (number, container), attrs
-
-
-def key_entry(number):
-    return 'cn=%d,%s' % (number, KEYS), {
-        'objectClass': [b'top', b'keyRecord'],
-        'cn': [str(number).encode()],
-        'serialno': [encode(number).encode()],
-        'keyState': [b'VALID'],
-        'ownerName': [b'host%d' % number],
-    }
+def _ou(conn, dn, object_class='organizationalUnit', **attrs):
+    add(conn, dn, objectClass=['top', object_class],
+        ou=dn.split(',')[0].split('=')[1], **attrs)
 
 
 def add_entries(conn, entries):
@@ -210,21 +264,10 @@ def add_entries(conn, entries):
         conn.add_s(dn, list(attrs.items()))
 
 
-def certs(numbers, **kw):
-    return (cert_entry(n, **kw) for n in numbers)
-
-
-def requests(numbers, **kw):
-    return (request_entry(n, **kw) for n in numbers)
-
-
-def keys(numbers):
-    return (key_entry(n) for n in numbers)
-
+# -- bulk loading ------------------------------------------------------------
 
 def write_ldif(path, entries):
     """Entries as LDIF for an offline import (ldif2db)."""
-    import base64
     with open(path, 'w') as f:
         for dn, attrs in entries:
             f.write('dn: %s\n' % dn)
@@ -238,9 +281,15 @@ def write_ldif(path, entries):
             f.write('\n')
 
 
+def export_tree(conn, base=SUFFIX):
+    """Every entry below `base`, to re-import together with new records."""
+    return [(dn, attrs) for dn, attrs in
+            conn.search_s(base, ldap.SCOPE_SUBTREE, '(objectClass=*)')]
+
+
 def import_ldif(ds, ldif, backend='ipaca'):
-    """Offline bulk load: far faster than LDAP adds for large repositories.
-    Replaces the backend's content, so the LDIF must hold the whole tree."""
+    """Offline bulk load, far faster than LDAP adds for big repositories.
+    It replaces the backend's content: the LDIF must hold the whole tree."""
     ds.stop()
     subprocess.run(['/usr/sbin/ns-slapd', 'ldif2db', '-D', ds.config_dir,
                     '-n', backend, '-i', ldif], check=True,
@@ -248,16 +297,9 @@ def import_ldif(ds, ldif, backend='ipaca'):
     ds.start()
 
 
-def export_tree(conn):
-    """Every entry of o=ipaca, for re-importing with more records."""
-    return [(dn, attrs) for dn, attrs in
-            conn.search_s(CA_BASE, ldap.SCOPE_SUBTREE, '(objectClass=*)')]
-
-
-# -- CS.cfg ------------------------------------------------------------------
+# -- configuration -----------------------------------------------------------
 
 CA_DEFAULTS = {
-    'internaldb.basedn': 'o=ipaca',
     'internaldb.database': 'ipaca',
     'internaldb.ldapconn.host': 'ipa.example.test',
     'internaldb.ldapconn.port': '636',
@@ -279,29 +321,10 @@ CA_DEFAULTS = {
     'dbs.requestLowWaterMark': '2000000',
     'dbs.enableSerialManagement': 'true',
 }
-KRA_DEFAULTS = dict(
-    CA_DEFAULTS, **{
-        'internaldb.basedn': 'o=kra,o=ipaca',
-        'dbs.serialDN': 'ou=keyRepository, ou=kra',
-        'dbs.requestDN': 'ou=kra, ou=requests',
-    })
-
-
-def write_cs_cfg(instance_dir, subsystem='ca', **settings):
-    """conf/<subsystem>/CS.cfg with IPA's defaults; None values drop a key."""
-    cfg = dict(CA_DEFAULTS if subsystem == 'ca' else KRA_DEFAULTS)
-    for key, value in settings.items():
-        key = key.replace('__', '.')
-        if value is None:
-            cfg.pop(key, None)
-        else:
-            cfg[key] = str(value)
-    path = os.path.join(instance_dir, 'conf', subsystem, 'CS.cfg')
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write('# written by the sandbox\n')
-        f.writelines('%s=%s\n' % kv for kv in sorted(cfg.items()))
-    return path
+KRA_DEFAULTS = dict(CA_DEFAULTS, **{
+    'dbs.serialDN': 'ou=keyRepository, ou=kra',
+    'dbs.requestDN': 'ou=kra, ou=requests',
+})
 
 
 def write_healthcheck_conf(path, instance_dir, ds, pki_version='11.5.0',
@@ -311,8 +334,9 @@ def write_healthcheck_conf(path, instance_dir, ds, pki_version='11.5.0',
              'dogtag_instance_dir = %s' % instance_dir,
              # A socket path, not an ldapi:// URI: ConfigParser would read
              # the URI's %2F as an interpolation.
-             'dogtag_ldap_uri = %s' % ds.socket_path,
-             'dogtag_pki_version = %s' % pki_version]
+             'dogtag_ldap_uri = %s' % ds.socket_path]
+    if pki_version:
+        lines.append('dogtag_pki_version = %s' % pki_version)
     lines += ['%s = %s' % kv for kv in extra.items()]
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -329,22 +353,22 @@ def make_stale_vlv(ds, index_names, add_later):
     """
     ds.reindex(vlv_indexes=index_names)
     ds.stop()
+    db = os.path.join(ds.db_dir, 'ipaca')
+    wanted = {'vlv#%s.db' % n.lower().replace('-', '') for n in index_names}
     saved = tempfile.mkdtemp(prefix='vlv-')
-    files = [f for f in os.listdir(os.path.join(ds.db_dir, 'ipaca'))
-             if f.startswith('vlv#')]
+    files = [f for f in os.listdir(db) if f in wanted]
     for name in files:
-        subprocess.run(['cp', '-p', os.path.join(ds.db_dir, 'ipaca', name),
-                        saved], check=True)
+        shutil.copy2(os.path.join(db, name), saved)
     ds.start()
     conn = ds.connect()
     add_entries(conn, add_later)
     conn.unbind_s()
     ds.stop()
     for name in files:
-        subprocess.run(['cp', '-p', os.path.join(saved, name),
-                        os.path.join(ds.db_dir, 'ipaca', name)], check=True)
+        shutil.copy2(os.path.join(saved, name), os.path.join(db, name))
     for name in os.listdir(ds.db_dir):
         if name.startswith('__db.'):
             os.unlink(os.path.join(ds.db_dir, name))
-    subprocess.run(['rm', '-rf', saved], check=True)
+    shutil.rmtree(saved)
     ds.start()
+    return files

@@ -1,0 +1,127 @@
+"""A real 389 Directory Server for the whole session, and CA scenarios in it.
+
+Each scenario is a Dogtag CA (and KRA) database below its own suffix of the
+shared `ipaca` backend, with VLV indices named after its own instance
+directory, as several Dogtag instances would name theirs. Building one takes
+a second or two; the server is created once and destroyed at the end.
+"""
+
+import json
+import os
+
+import pytest
+
+from ipahealthcheck.core.config import read_config
+
+from ipahealthcheck_dogtag.plugin import registry
+from ipahealthcheck_dogtag.checks import ranges  # noqa: F401 (registers)
+from sandbox import cadb
+from sandbox.ds import DirectoryServer
+
+
+@pytest.fixture(scope='session')
+def ds():
+    server = DirectoryServer().create()
+    cadb.prepare_backend(server)
+    yield server
+    server.destroy()
+
+
+class Scenario:
+    """One CA database: its tree, CS.cfg files and healthcheck config."""
+
+    def __init__(self, ds, tmp_path, name):
+        self.ds = ds
+        self.name = name
+        self.tree = cadb.CATree('o=%s,%s' % (name, cadb.SUFFIX), name)
+        self.instance_dir = str(tmp_path / name)
+        self.config_path = str(tmp_path / ('%s.conf' % name))
+        self.pki_version = '11.5.0'
+        self.extra = {}
+
+    def build(self, certs=(), ca_requests=(), keys=(), kra_requests=(),
+              kra=True, vlv=tuple(cadb.VLV), reindex=True, **vlv_overrides):
+        if not kra:     # 389-DS refuses a VLV whose base does not exist
+            vlv = [n for n in vlv if n not in ('allKeys', 'kraAll')]
+        conn = self.ds.connect()
+        try:
+            self.tree.create(conn, kra=kra)
+            entries = (self.tree.certs_(certs) +
+                       self.tree.requests_(ca_requests))
+            if kra:
+                entries += (self.tree.keys_(keys) +
+                            self.tree.requests_(kra_requests, kra=True))
+            cadb.add_entries(conn, entries)
+            self.tree.add_vlv(conn, vlv, **vlv_overrides)
+        finally:
+            conn.unbind_s()
+        if reindex and vlv:
+            self.ds.reindex(vlv_indexes=self.tree.vlv_index_names(vlv))
+        self.write_cs_cfg()
+        if kra:
+            self.write_cs_cfg('kra')
+        return self
+
+    def write_cs_cfg(self, subsystem='ca', **settings):
+        return self.tree.write_cs_cfg(self.instance_dir, subsystem, **settings)
+
+    def add(self, entries):
+        conn = self.ds.connect()
+        try:
+            cadb.add_entries(conn, entries)
+        finally:
+            conn.unbind_s()
+
+    def config(self):
+        cadb.write_healthcheck_conf(self.config_path, self.instance_dir,
+                                    self.ds, self.pki_version, **self.extra)
+        return read_config(self.config_path)
+
+    def run(self, check=None):
+        return run_checks(self.config(), check)
+
+
+def run_checks(config, check=None):
+    """Run our registry's checks as the framework does; results as dicts."""
+    registry.initialize(object(), config, config)
+    results = []
+    for plugin in registry.get_plugins():
+        if check and plugin.__class__.__name__ != check:
+            continue
+        for result in plugin.check():
+            assert result is not None
+            record = {'source': result.source, 'check': result.check,
+                      'result': _level(result.result), 'kw': result.kw}
+            json.dumps(record)          # every field must be JSON-safe
+            assert 'exception' not in result.kw
+            results.append(record)
+    return results
+
+
+def _level(value):
+    from ipahealthcheck.core.constants import getLevelName
+    return getLevelName(value)
+
+
+def by_key(results, check):
+    return {r['kw']['key']: r for r in results if r['check'] == check}
+
+
+@pytest.fixture
+def scenario(ds, tmp_path, request):
+    name = request.node.name.split('[')[0].replace('test_', '')
+    name = ''.join(c for c in name if c.isalnum())[:40]
+    return Scenario(ds, tmp_path, name)
+
+
+@pytest.fixture(autouse=True)
+def _no_ipa(monkeypatch, tmp_path):
+    """Discovery must not find this machine's own IPA or PKI files."""
+    from ipahealthcheck_dogtag import discovery
+    monkeypatch.setattr(discovery, 'IPA_DEFAULT_CONF',
+                        str(tmp_path / 'no-ipa-default.conf'))
+    monkeypatch.setattr(discovery, 'PKI_VERSION_FILE',
+                        str(tmp_path / 'no-pki-VERSION'))
+    monkeypatch.setattr(discovery, 'DIRSRV_CONF_DIR',
+                        str(tmp_path / 'no-dirsrv'))
+    os.environ.pop('PYTHONWARNINGS', None)

@@ -1,0 +1,243 @@
+"""dogtag.ranges against a real 389-DS with real VLV indices and records."""
+
+from sandbox import cadb
+from conftest import by_key
+
+LAST = 'LastNumberCheck'
+VLV = 'VLVIndexCheck'
+
+
+def healthy(scenario, **kw):
+    return scenario.build(certs=range(1, 61), ca_requests=range(1, 61),
+                          keys=range(1, 21), kra_requests=range(1, 21), **kw)
+
+
+def levels(results):
+    return {(r['check'], r['kw']['key']): r['result'] for r in results}
+
+
+def test_healthy_ca_is_all_success(scenario):
+    healthy(scenario)
+    results = scenario.run()
+    assert levels(results) == {
+        (LAST, 'ca.certificates'): 'SUCCESS',
+        (LAST, 'ca.requests'): 'SUCCESS',
+        (LAST, 'kra.keys'): 'SUCCESS',
+        (LAST, 'kra.requests'): 'SUCCESS',
+        (VLV, 'allCerts-healthycaisallsuccess'): 'SUCCESS',
+        (VLV, 'caAll-healthycaisallsuccess'): 'SUCCESS',
+        (VLV, 'kraAll-healthycaisallsuccess'): 'SUCCESS',
+    }
+    assert {r['source'] for r in results} == {'dogtag.ranges'}
+    certs = by_key(results, LAST)['ca.certificates']['kw']
+    assert certs['dogtag_last'] == certs['real_last'] == '60'
+    assert certs['range_cfg'] == '1..10000000'
+    assert certs['range_end'] == str(0x10000000)
+    assert certs['records_in_range'] == 60
+    assert certs['lookup'] == 'vlv'
+    assert certs['index'] == 'allCerts-healthycaisallsuccess'
+    keys = by_key(results, LAST)['kra.keys']['kw']
+    assert keys['index'].startswith('none')
+    index = by_key(results, VLV)['allCerts-healthycaisallsuccess']['kw']
+    assert index['indexed'] == index['records'] == 60
+
+
+def test_stale_vlv_index_is_an_error_with_the_numbers(scenario, ds):
+    scenario.build(certs=range(1, 41), ca_requests=range(1, 11), kra=False)
+    later = scenario.tree.certs_(range(41, 53))
+    cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),
+                        later)
+    results = scenario.run()
+    stale = by_key(results, LAST)['ca.certificates']
+    assert stale['result'] == 'ERROR'
+    kw = stale['kw']
+    assert kw['dogtag_last'] == '40'
+    assert kw['real_last'] == '52'
+    assert kw['first_reused'] == '41'
+    assert kw['first_reused_dn'] == 'cn=41,' + scenario.tree.certs
+    assert kw['missing_records'] == 12
+    assert kw['index'] == 'allCerts-stalevlvindexisanerrorwiththenumbers'
+    assert kw['fix'].startswith(
+        'pki-server ca-db-vlv-reindex -i stalevlvindexisanerrorwiththenumbers')
+    assert 'vlv-del' not in kw['fix']
+    assert '"Object already exists"' in kw['msg']
+    index = by_key(results, VLV)[kw['index']]
+    assert index['result'] == 'ERROR'
+    assert (index['kw']['indexed'], index['kw']['records']) == (40, 52)
+    # Requests were not touched: quiet.
+    assert by_key(results, LAST)['ca.requests']['result'] == 'SUCCESS'
+
+    # From 11.6 Dogtag sorts instead: the same data is no collision risk,
+    # and the stale index only hurts listings.
+    scenario.pki_version = '11.6.0'
+    results = scenario.run()
+    certs = by_key(results, LAST)['ca.certificates']
+    assert certs['result'] == 'SUCCESS'
+    assert certs['kw']['lookup'] == 'sorted'
+    assert certs['kw']['dogtag_last'] == '52'
+    assert by_key(results, VLV)[kw['index']]['result'] == 'WARNING'
+
+    # A reindex (what the fix says) repairs it.
+    ds.reindex(vlv_indexes=scenario.tree.vlv_index_names(['allCerts']))
+    scenario.pki_version = '11.5.0'
+    results = scenario.run()
+    assert all(r['result'] == 'SUCCESS' for r in results), results
+
+
+def test_records_of_another_replicas_range_are_no_alarm(scenario):
+    # This server owns 0x1..0x100; another replica issued 0x200.. and above.
+    scenario.build(certs=list(range(1, 31)) + list(range(0x200, 0x210)),
+                   ca_requests=list(range(1, 11)) + list(range(500, 520)),
+                   kra=False)
+    scenario.write_cs_cfg(dbs__endSerialNumber='100',
+                          dbs__endRequestNumber='100')
+    results = scenario.run()
+    assert {r['result'] for r in results} == {'SUCCESS'}
+    last = by_key(results, LAST)
+    assert last['ca.certificates']['kw']['dogtag_last'] == '30'
+    assert last['ca.certificates']['kw']['range_end'] == '256'
+    assert last['ca.requests']['kw']['dogtag_last'] == '10'
+
+
+def test_empty_range_is_no_alarm(scenario):
+    # Records below and above; none inside the active range 0x1000..0x1fff.
+    scenario.build(certs=list(range(1, 21)) + [0x3000, 0x3001],
+                   ca_requests=range(1, 5), kra=False)
+    scenario.write_cs_cfg(dbs__beginSerialNumber='1000',
+                          dbs__endSerialNumber='1fff')
+    results = scenario.run()
+    certs = by_key(results, LAST)['ca.certificates']
+    assert certs['result'] == 'SUCCESS'
+    assert certs['kw']['dogtag_last'] == str(0x1000 - 1)
+    assert certs['kw']['real_last'] is None
+    assert 'holds no record yet' in certs['kw']['msg']
+
+
+def test_random_generator_skips_ranges(scenario):
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 6), kra=False)
+    scenario.write_cs_cfg(dbs__cert__id__generator='random',
+                          dbs__request__id__generator='random',
+                          dbs__beginSerialNumber=None)
+    results = scenario.run()
+    assert {r['result'] for r in results} == {'SUCCESS'}
+    assert levels(results) == {(LAST, 'ca.certificates'): 'SUCCESS',
+                               (LAST, 'ca.requests'): 'SUCCESS',
+                               (VLV, 'ca.certificates'): 'SUCCESS',
+                               (VLV, 'ca.requests'): 'SUCCESS'}
+    for r in results:
+        assert r['kw']['generator'] == 'random'
+        assert 'RSNv3' in r['kw']['msg']
+
+
+def test_hex_ranges_above_2_64(scenario, ds):
+    base = 2 ** 64
+    scenario.build(certs=[base + n for n in range(1, 21)],
+                   ca_requests=range(1, 3), kra=False)
+    scenario.write_cs_cfg(dbs__beginSerialNumber='10000000000000001',
+                          dbs__endSerialNumber='1000000000000ffff')
+    results = scenario.run()
+    certs = by_key(results, LAST)['ca.certificates']['kw']
+    assert certs['range_begin'] == str(base + 1)
+    assert certs['range_end'] == str(base + 0xffff)
+    assert certs['dogtag_last'] == certs['real_last'] == str(base + 20)
+    assert isinstance(certs['dogtag_last'], str)
+
+    cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),
+                        scenario.tree.certs_([base + 21, base + 22]))
+    certs = by_key(scenario.run(), LAST)['ca.certificates']
+    assert certs['result'] == 'ERROR'
+    assert certs['kw']['first_reused'] == str(base + 21)
+    assert certs['kw']['real_last'] == str(base + 22)
+
+
+def test_legacy2_and_radix_properties(scenario):
+    scenario.build(certs=range(1, 11), ca_requests=range(1, 11), kra=False)
+    scenario.pki_version = '11.6.0'
+    scenario.write_cs_cfg(dbs__cert__id__generator='legacy2',
+                          dbs__beginSerialNumber='0x1',
+                          dbs__endSerialNumber='0x10000000',
+                          dbs__request__id__radix='16',
+                          dbs__endRequestNumber='ff')
+    results = scenario.run()
+    last = by_key(results, LAST)
+    assert last['ca.certificates']['kw']['range_end'] == str(0x10000000)
+    assert last['ca.certificates']['kw']['generator'] == 'legacy2'
+    assert last['ca.requests']['kw']['range_end'] == '255'
+    assert {r['result'] for r in results} == {'SUCCESS'}
+
+
+def test_missing_and_unbuilt_vlv_indices(scenario):
+    scenario.build(certs=range(1, 11), ca_requests=range(1, 11), kra=False,
+                   vlv=('caAll', 'allValidCerts'), reindex=False)
+    results = scenario.run()
+    index = by_key(results, VLV)
+    missing = index['allCerts-missingandunbuiltvlvindices']
+    assert missing['result'] == 'ERROR'
+    assert 'not defined' in missing['kw']['msg']
+    assert missing['kw']['fix'].startswith('pki-server ca-db-vlv-add')
+    unbuilt = index['caAll-missingandunbuiltvlvindices']
+    assert unbuilt['result'] == 'WARNING'
+    assert unbuilt['kw']['vlv_enabled'] is False
+    assert 'vlvEnabled: 0' in unbuilt['kw']['msg']
+    # Without an index 389-DS still sorts correctly: no collision.
+    assert by_key(results, LAST)['ca.certificates']['result'] == 'SUCCESS'
+
+    scenario.pki_version = '11.7.0'
+    index = by_key(scenario.run(), VLV)
+    assert index['allCerts-missingandunbuiltvlvindices']['result'] == \
+        'SUCCESS'
+    scenario.pki_version = '11.6.1'
+    index = by_key(scenario.run(), VLV)
+    assert index['allCerts-missingandunbuiltvlvindices']['result'] == \
+        'WARNING'
+
+
+def test_vlv_definition_that_does_not_match_dogtags_query(scenario):
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 6), kra=False,
+                   vlv=('allCerts', 'caAll'),
+                   allCerts=(scenario.tree.certs, '(certstatus=VALID)',
+                             'serialno'))
+    index = by_key(scenario.run(), VLV)['allCerts-' + scenario.name]
+    assert index['result'] == 'ERROR'
+    assert index['kw']['mismatches'] == [
+        'vlvFilter is (certstatus=valid), expected (certstatus=*)']
+    assert 'edit-search' in index['kw']['fix']
+
+
+def test_kra_requests_with_a_realm_are_not_dogtags_numbers(scenario):
+    scenario.build(certs=range(1, 3), ca_requests=range(1, 3),
+                   keys=range(1, 9), kra_requests=range(1, 9))
+    scenario.add([scenario.tree.request(n, kra=True, realm='dogtag')
+                  for n in range(9, 12)])
+    results = scenario.run()
+    assert {r['result'] for r in results} == {'SUCCESS'}
+    kra = by_key(results, LAST)['kra.requests']['kw']
+    assert kra['dogtag_last'] == kra['real_last'] == '8'
+    name = 'kraAll-' + scenario.name
+    assert by_key(results, VLV)[name]['kw']['records'] == 8
+
+
+def test_non_numeric_serialno_is_a_clear_error(scenario):
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 3), kra=False)
+    dn, attrs = scenario.tree.cert(6)
+    attrs['serialno'] = [b'0x1f']
+    scenario.add([(dn, attrs)])
+    results = scenario.run(LAST)
+    found = by_key(results, LAST)
+    bad = found.get('ca.certificates.values') or found['ca.certificates']
+    assert bad['result'] == 'ERROR'
+    assert bad['kw']['bad_dn'] == dn
+    assert bad['kw']['bad_value'] == '0x1f'
+    assert 'length-prefixed' in bad['kw']['msg']
+
+
+def test_read_only(scenario, ds):
+    healthy(scenario)
+    audit, access = ds.audit_log(), len(ds.access_log())
+    results = scenario.run()
+    assert results
+    assert ds.audit_log() == audit
+    operations = ds.access_log()[access:]
+    assert ' SRCH ' in operations
+    for write in (' ADD ', ' MOD ', ' DEL ', ' MODRDN '):
+        assert write not in operations
