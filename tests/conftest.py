@@ -91,7 +91,9 @@ def run_checks(config, check=None):
         for result in plugin.check():
             assert result is not None
             record = {'source': result.source, 'check': result.check,
-                      'result': _level(result.result), 'kw': result.kw}
+                      'result': _level(result.result), 'kw': result.kw,
+                      # what the human output prints: braces must be safe
+                      'text': result.kw['msg'].format(**result.kw)}
             json.dumps(record)          # every field must be JSON-safe
             assert 'exception' not in result.kw
             results.append(record)
@@ -109,7 +111,7 @@ def by_key(results, check):
 
 @pytest.fixture
 def scenario(ds, tmp_path, request):
-    name = request.node.name.split('[')[0].replace('test_', '')
+    name = request.node.name.replace('test_', '', 1)
     name = ''.join(c for c in name if c.isalnum())[:40]
     return Scenario(ds, tmp_path, name)
 

@@ -1,0 +1,110 @@
+"""The installed package, found by the real ipahealthcheck core through its
+entry points, run as a command: JSON on stdout, exit code by severity."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sandbox import cadb
+
+BIN = os.path.dirname(sys.executable)
+
+# ipa-healthcheck's own main(), on a machine where IPA is not installed:
+# only its "is IPA configured?" guard is answered.
+IPA_HEALTHCHECK = (
+    'import sys, ipahealthcheck.core.main as m; '
+    'm.is_ipa_configured = lambda: True; '
+    'sys.argv[0] = "ipa-healthcheck"; m.main()')
+
+
+def run(args, cwd):
+    return subprocess.run(args, cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=300)
+
+
+def dogtag_healthcheck(scenario, *args):
+    scenario.config()
+    return run([os.path.join(BIN, 'dogtag-healthcheck'), '--config',
+                scenario.config_path] + list(args), scenario.instance_dir)
+
+
+def ipa_healthcheck(scenario, *args):
+    scenario.config()
+    return run([sys.executable, '-c', IPA_HEALTHCHECK, '--config',
+                scenario.config_path] + list(args), scenario.instance_dir)
+
+
+@pytest.fixture(scope='module')
+def stale(ds, tmp_path_factory):
+    from conftest import Scenario
+    scenario = Scenario(ds, tmp_path_factory.mktemp('e2e'), 'endtoendstale')
+    scenario.build(certs=range(1, 31), ca_requests=range(1, 31), kra=False)
+    cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),
+                        scenario.tree.certs_(range(31, 36)))
+    return scenario
+
+
+def test_dogtag_healthcheck_reports_the_fault_as_json(stale):
+    done = dogtag_healthcheck(stale)
+    assert done.returncode == 1, done.stderr
+    results = json.loads(done.stdout)
+    errors = [r for r in results if r['result'] == 'ERROR']
+    assert {(r['source'], r['check'], r['kw']['key']) for r in errors} == {
+        ('dogtag.ranges', 'LastNumberCheck', 'ca.certificates'),
+        ('dogtag.ranges', 'VLVIndexCheck', 'allCerts-endtoendstale')}
+    certs = [r for r in errors if r['check'] == 'LastNumberCheck'][0]
+    assert certs['kw']['first_reused'] == '31'
+    assert set(results[0]) == {'source', 'check', 'result', 'uuid', 'when',
+                               'duration', 'kw'}
+
+
+def test_ipa_healthcheck_discovers_the_plugin(stale):
+    done = ipa_healthcheck(stale, '--list-sources')
+    assert done.returncode == 0, done.stderr
+    assert 'dogtag.ranges' in done.stdout.split()
+    assert 'LastNumberCheck' in done.stdout.split()
+
+    done = ipa_healthcheck(stale, '--source', 'dogtag.ranges',
+                           '--failures-only')
+    assert done.returncode == 1, done.stderr
+    results = json.loads(done.stdout)
+    assert len(results) == 2
+    assert all(r['result'] == 'ERROR' for r in results)
+
+    done = ipa_healthcheck(stale, '--source', 'dogtag', '--check',
+                           'LastNumberCheck', '--output-type', 'human')
+    assert done.returncode == 1
+    assert 'ERROR: dogtag.ranges.LastNumberCheck.ca.certificates: ' \
+        "Dogtag's start-up lookup" in done.stdout
+    assert 'Output raised' not in done.stderr
+
+
+def test_excludes_and_healthy_exit_code(stale, ds):
+    # [excludes] key= takes the findings away: exit code 0.
+    stale.extra = {}
+    stale.config()
+    with open(stale.config_path, 'a') as f:
+        f.write('[excludes]\nkey = ca.certificates\n'
+                'key = allCerts-endtoendstale\n')
+    done = run([os.path.join(BIN, 'dogtag-healthcheck'), '--config',
+                stale.config_path], stale.instance_dir)
+    assert done.returncode == 0, done.stdout
+    assert all(r['result'] == 'SUCCESS' for r in json.loads(done.stdout))
+
+    ds.reindex(vlv_indexes=stale.tree.vlv_index_names(['allCerts']))
+    done = dogtag_healthcheck(stale, '--output-type', 'human', '--all')
+    assert done.returncode == 0, done.stdout
+    assert 'SUCCESS: dogtag.ranges.VLVIndexCheck.allCerts-endtoendstale' \
+        in done.stdout
+
+
+def test_pki_healthcheck_registry_is_declared():
+    from importlib.metadata import entry_points
+    names = {ep.value for group in ('ipahealthcheck.registry',
+                                    'pkihealthcheck.registry',
+                                    'dogtaghealthcheck.registry')
+             for ep in entry_points().select(group=group)}
+    assert names == {'ipahealthcheck_dogtag.plugin:registry'}

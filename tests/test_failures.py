@@ -1,0 +1,202 @@
+"""Every failure is a result with a message, never a traceback."""
+
+import os
+import time
+
+import ldap
+import pytest
+
+from ipahealthcheck.core.config import Config
+
+from ipahealthcheck_dogtag import directory as directory_module
+from ipahealthcheck_dogtag import discovery
+from conftest import by_key, run_checks
+
+LAST = 'LastNumberCheck'
+
+
+def config(**values):
+    c = Config()
+    c.merge({'timeout': 10})
+    c.merge(values)
+    return c
+
+
+def only(results, check=LAST):
+    found = [r for r in results if r['check'] == check]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_host_without_a_ca_is_one_quiet_success(tmp_path, monkeypatch):
+    monkeypatch.setattr(discovery, 'DEFAULT_INSTANCE_DIR',
+                        str(tmp_path / 'pki-tomcat'))
+    results = run_checks(config())
+    assert [(r['check'], r['result'], r['kw']['key']) for r in results] == [
+        (LAST, 'SUCCESS', 'ca'), ('VLVIndexCheck', 'SUCCESS', 'ca')]
+    assert 'no Dogtag CA' in results[0]['kw']['reason']
+
+
+def test_configured_instance_dir_that_does_not_exist(tmp_path):
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path / 'x'))))
+    assert (result['result'], result['kw']['key']) == ('ERROR', 'ca.config')
+    assert 'dogtag_instance_dir' in result['kw']['msg']
+
+
+def test_missing_cs_cfg(tmp_path):
+    (tmp_path / 'inst' / 'conf' / 'ca').mkdir(parents=True)
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
+                                                            'inst'))))
+    assert (result['result'], result['kw']['key']) == ('ERROR', 'ca.config')
+    assert result['kw']['path'].endswith('conf/ca/CS.cfg')
+    assert 'CS.cfg not found' in result['kw']['msg']
+
+
+def test_unreadable_and_empty_cs_cfg(tmp_path):
+    cfg = tmp_path / 'inst' / 'conf' / 'ca' / 'CS.cfg'
+    cfg.parent.mkdir(parents=True)
+    cfg.write_bytes(b'\xff\xfe\x00garbage')
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
+                                                            'inst'))))
+    assert result['result'] == 'ERROR'
+    assert 'key=value' in result['kw']['msg']
+    cfg.write_text('# nothing here\n\n')
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
+                                                            'inst'))))
+    assert 'holds no key=value lines' in result['kw']['msg']
+
+
+def test_malformed_range_value(scenario):
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
+    scenario.write_cs_cfg(dbs__endSerialNumber='12zz',
+                          dbs__endRequestNumber=None)
+    results = by_key(scenario.run(LAST), LAST)
+    certs = results['ca.certificates']
+    assert certs['result'] == 'ERROR'
+    assert certs['kw']['property'] == 'dbs.endSerialNumber'
+    assert certs['kw']['value'] == '12zz'
+    assert 'hexadecimal' in certs['text']
+    requests = results['ca.requests']
+    assert requests['result'] == 'ERROR'
+    assert requests['kw']['property'] == 'dbs.endRequestNumber'
+
+
+def test_broken_kra_config_does_not_hide_the_ca(scenario):
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4))
+    os.unlink(os.path.join(scenario.instance_dir, 'conf/kra/CS.cfg'))
+    results = by_key(scenario.run(LAST), LAST)
+    assert results['ca.certificates']['result'] == 'SUCCESS'
+    for key in ('kra.keys', 'kra.requests'):
+        assert results[key]['result'] == 'ERROR'
+        assert 'CS.cfg not found' in results[key]['kw']['msg']
+
+
+def test_ldap_server_down(scenario, tmp_path):
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
+    scenario.config()
+    text = open(scenario.config_path).read().replace(
+        scenario.ds.socket_path, str(tmp_path / 'gone.socket'))
+    open(scenario.config_path, 'w').write(text)
+    from ipahealthcheck.core.config import read_config
+    results = run_checks(read_config(scenario.config_path))
+    assert [(r['result'], r['kw']['key']) for r in results] == [
+        ('ERROR', 'ldap'), ('ERROR', 'ldap')]
+    assert "Can't contact LDAP server" in results[0]['kw']['error']
+    assert 'ipactl start' in results[0]['kw']['msg']
+
+
+def test_no_ldapi_to_be_found(tmp_path):
+    inst = tmp_path / 'inst' / 'conf' / 'ca'
+    inst.mkdir(parents=True)
+    (inst / 'CS.cfg').write_text('dbs.beginSerialNumber=1\n')
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
+                                                            'inst'))))
+    assert (result['result'], result['kw']['key']) == ('ERROR', 'ldap')
+    assert 'dogtag_ldap_uri' in result['kw']['msg']
+
+
+def test_ldapi_found_from_the_ipa_realm(tmp_path, monkeypatch):
+    conf = tmp_path / 'default.conf'
+    conf.write_text('[global]\nrealm = EXAMPLE.TEST\n')
+    dse = tmp_path / 'dirsrv' / 'slapd-EXAMPLE-TEST' / 'dse.ldif'
+    dse.parent.mkdir(parents=True)
+    dse.write_text('dn: cn=config\nnsslapd-ldapifilepath: /run/slapd-EXAM\n'
+                   ' PLE-TEST.socket\nnsslapd-port: 389\n')
+    monkeypatch.setattr(discovery, 'IPA_DEFAULT_CONF', str(conf))
+    monkeypatch.setattr(discovery, 'DIRSRV_CONF_DIR', str(tmp_path /
+                                                          'dirsrv'))
+    assert discovery.discover_ldap_uri() == \
+        'ldapi://%2Frun%2Fslapd-EXAMPLE-TEST.socket'
+    dse.unlink()
+    assert discovery.discover_ldap_uri() == \
+        'ldapi://%2Frun%2Fslapd-EXAMPLE-TEST.socket'
+
+
+def test_bad_pki_version_setting(scenario):
+    scenario.build(certs=range(1, 3), ca_requests=range(1, 3), kra=False)
+    scenario.pki_version = 'eleven'
+    result = only(scenario.run(LAST))
+    assert result['result'] == 'ERROR'
+    assert result['kw']['value'] == 'eleven'
+
+
+# -- what a real server cannot show: mocked ---------------------------------
+
+def test_time_budget_runs_out_on_a_healthy_repository(scenario, mocker):
+    scenario.build(certs=range(1, 30), ca_requests=range(1, 30), kra=False)
+    mocker.patch.object(directory_module.time, 'monotonic',
+                        side_effect=_clock_jumping_after(3))
+    certs = by_key(scenario.run(LAST), LAST)['ca.certificates']
+    assert certs['result'] == 'WARNING'
+    assert certs['kw']['scan_complete'] is False
+    assert 'Raise timeout' in certs['kw']['msg']
+    assert certs['kw']['timeout'] == 10
+
+
+def test_probe_proves_a_fault_when_the_budget_runs_out(scenario, ds,
+                                                        mocker):
+    from sandbox import cadb
+    scenario.build(certs=range(1, 21), ca_requests=range(1, 3), kra=False)
+    cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),
+                        scenario.tree.certs_(range(21, 26)))
+    mocker.patch.object(directory_module.time, 'monotonic',
+                        side_effect=_clock_jumping_after(3))
+    certs = by_key(scenario.run(LAST), LAST)['ca.certificates']
+    assert certs['result'] == 'ERROR'
+    assert certs['kw']['scan_complete'] is False
+    assert (certs['kw']['dogtag_last'], certs['kw']['first_reused'],
+            certs['kw']['real_last']) == ('20', '21', '25')
+
+
+def _clock_jumping_after(calls):
+    """A monotonic() that leaps an hour ahead after a few reads."""
+    start, reads = time.monotonic(), []
+
+    def monotonic():
+        reads.append(1)
+        return start + (0 if len(reads) <= calls else 3600)
+    return monotonic
+
+
+def test_ldap_error_during_the_scan(scenario, mocker):
+    scenario.build(certs=range(1, 5), ca_requests=range(1, 5), kra=False)
+    error = ldap.SERVER_DOWN({'desc': "Can't contact LDAP server"})
+    mocker.patch.object(directory_module.Directory, 'stream',
+                        side_effect=directory_module.DirectoryError(
+                            'scanning x', error))
+    results = by_key(scenario.run(LAST), LAST)
+    assert results['ca.certificates']['result'] == 'ERROR'
+    assert results['ca.certificates']['kw']['error'] == \
+        "Can't contact LDAP server"
+
+
+@pytest.mark.parametrize('value', ['', 'abc', '0312'])
+def test_malformed_number_in_dogtags_window(scenario, mocker, value):
+    scenario.build(certs=range(1, 5), ca_requests=range(1, 5), kra=False)
+    mocker.patch.object(
+        directory_module.Directory, 'vlv_window',
+        return_value=([('cn=4,x', {'serialno': [value.encode()]})], 1, 1))
+    certs = by_key(scenario.run(LAST), LAST)['ca.certificates']
+    assert certs['result'] == 'ERROR'
+    assert certs['kw']['bad_dn'] == 'cn=4,x'
+    assert certs['kw']['bad_value'] == value
