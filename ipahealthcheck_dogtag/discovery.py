@@ -8,6 +8,7 @@ checks turn them into results.
 import glob
 import os
 import re
+import socket
 from urllib.parse import quote
 
 DEFAULT_INSTANCE_DIR = '/var/lib/pki/pki-tomcat'
@@ -34,11 +35,25 @@ class Settings:
         self.instance_dir = _option(config, 'dogtag_instance_dir')
         self.ldap_uri = _option(config, 'dogtag_ldap_uri')
         self.pki_version = _option(config, 'dogtag_pki_version')
-        timeout = _option(config, 'timeout')
-        try:
-            self.timeout = int(timeout) if timeout is not None else 10
-        except ValueError:
-            self.timeout = 10
+        self.ipa_basedn = _option(config, 'dogtag_ipa_basedn')
+        self.timeout = _number(config, 'timeout', 10)
+        self.agreement_failure_hours = _number(
+            config, 'dogtag_agreement_failure_hours', 24)
+        self.admin_grace_minutes = _number(
+            config, 'dogtag_admin_grace_minutes', 60)
+
+
+def _number(config, name, default):
+    """A non-negative number setting; a bad value falls back to the default
+    (the checks say which value they used)."""
+    text = _option(config, name)
+    try:
+        value = float(text) if text is not None else default
+    except ValueError:
+        return default
+    if value < 0:
+        return default
+    return int(value) if value == int(value) else value
 
 
 def _option(config, name):
@@ -76,8 +91,10 @@ class CADatabase:
     """What discovery found: the instance, its subsystems and where its data is."""
 
     def __init__(self, instance_dir, subsystems, pki_version, ldap_uri,
-                 problems=None):
+                 problems=None, ipa_basedn=None, hostname=None):
         self.instance_dir = instance_dir
+        self.ipa_basedn = ipa_basedn            # None: a standalone Dogtag
+        self.hostname = hostname
         self.instance_id = os.path.basename(os.path.normpath(instance_dir))
         self.subsystems = subsystems
         self.problems = problems or {}          # subsystem name -> Finding
@@ -182,16 +199,18 @@ def _dse_ldapi_path(dse_ldif):
     return None
 
 
-def _ipa_realm():
+def read_ipa_conf():
+    """realm, basedn, host... of /etc/ipa/default.conf; {} without IPA."""
+    values = {}
     try:
         with open(IPA_DEFAULT_CONF) as f:
             for line in f:
                 key, sep, value = line.partition('=')
-                if sep and key.strip() == 'realm':
-                    return value.strip()
+                if sep and not key.startswith(('#', '[')):
+                    values.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return None
+    return values
 
 
 def discover_ldap_uri(configured=None):
@@ -200,7 +219,7 @@ def discover_ldap_uri(configured=None):
         # A bare socket path avoids ConfigParser's '%' interpolation trap.
         return ldapi_uri_for(configured) if configured.startswith('/') \
             else configured
-    realm = _ipa_realm()
+    realm = read_ipa_conf().get('realm')
     if realm:
         serverid = realm.replace('.', '-')
         dse = os.path.join(DIRSRV_CONF_DIR, 'slapd-%s' % serverid, 'dse.ldif')
@@ -260,4 +279,8 @@ def discover(settings):
     else:
         version = installed_pki_version()
     uri = discover_ldap_uri(settings.ldap_uri)
-    return CADatabase(instance_dir, subsystems, version, uri, problems)
+    ipa = read_ipa_conf()
+    hostname = (subsystems['ca'].get('machineName') or ipa.get('host') or
+                socket.getfqdn())
+    return CADatabase(instance_dir, subsystems, version, uri, problems,
+                      settings.ipa_basedn or ipa.get('basedn'), hostname)

@@ -65,3 +65,63 @@ def attribute_reindex(repo, database):
     return ('dsconf %s backend index reindex --attr %s --wait %s, then %s'
             % (ds_instance(database), repo.kind.attribute.lower(),
                repo.subsystem.database, restart(database)))
+
+
+# -- replication -------------------------------------------------------------
+
+def _suffix(database):
+    return database.subsystem('ca').basedn
+
+
+def agreement_delete(database, agreement, cleanruv=False):
+    command = 'dsconf %s repl-agmt delete --suffix "%s" "%s"' % (
+        ds_instance(database), _suffix(database), agreement.name)
+    if cleanruv:
+        command += (', then clean its replica ID from the RUV with dsconf %s '
+                    'repl-tasks cleanallruv --suffix "%s" --replica-id <id>'
+                    % (ds_instance(database), _suffix(database)))
+    return command
+
+
+def agreement_enable(database, agreement):
+    return ('dsconf %s repl-agmt enable --suffix "%s" "%s" if %s should '
+            'still replicate; if not, remove it: %s' % (
+                ds_instance(database), _suffix(database), agreement.name,
+                agreement.host, agreement_delete(database, agreement)))
+
+
+def removed_server(database, agreement):
+    return ('ipa-replica-manage del %s --force --cleanup removes what a '
+            'removed server left behind; if the agreement is still there '
+            'afterwards: %s' % (agreement.host,
+                                agreement_delete(database, agreement)))
+
+
+def segment_or_delete(database, topology, agreement):
+    return ('if %s and %s should replicate the CA: ipa topologysegment-add '
+            'ca %s-to-%s --leftnode=%s --rightnode=%s; if not: %s' % (
+                topology.local, agreement.host, topology.local,
+                agreement.host, topology.local, agreement.host,
+                agreement_delete(database, agreement)))
+
+
+def unreachable_peer(database, topology, agreement):
+    if topology.ipa:
+        retire = 'ipa server-del %s' % agreement.host
+        status = 'ipa-csreplica-manage list -v %s' % topology.local
+    else:
+        retire = agreement_delete(database, agreement, cleanruv=True)
+        status = 'dsconf %s repl-agmt status --suffix "%s" "%s"' % (
+            ds_instance(database), _suffix(database), agreement.name)
+    return ('make sure 389-DS runs on %s and answers on port %s from this '
+            'server (%s shows the detail); if %s is retired for good: %s' % (
+                agreement.host, agreement.port, status, agreement.host,
+                retire))
+
+
+def clean_ruv(database, topology, suffix, rid):
+    if topology.ipa:
+        return ('ipa-replica-manage clean-dangling-ruv (or ipa-replica-manage '
+                'clean-ruv %d)' % rid)
+    return 'dsconf %s repl-tasks cleanallruv --suffix "%s" --replica-id %d' % (
+        ds_instance(database), suffix, rid)

@@ -56,8 +56,12 @@ def free_port():
 class DirectoryServer:
     """One 389-DS instance living entirely below a temporary directory."""
 
-    def __init__(self, name='ipaca', root=None, port=None):
+    def __init__(self, name='ipaca', root=None, port=None, suffixes=None,
+                 hostname='localhost'):
         self.name = name
+        self.hostname = hostname        # what the RUV and logs call us
+        # backend name -> suffix; `ipaca` holds o=ipaca as in IPA
+        self.suffixes = dict({BACKEND: SUFFIX}, **(suffixes or {}))
         self.root = root or tempfile.mkdtemp(prefix='dtds-')
         self.port = port or free_port()
         self.secure_port = free_port()
@@ -108,13 +112,15 @@ class DirectoryServer:
         setup = os.path.join(self.root, 'setup.inf')
         with open(setup, 'w') as f:
             f.write(
-                '[general]\nfull_machine_name = localhost\nstart = True\n'
+                '[general]\nfull_machine_name = %s\nstart = True\n'
                 '[slapd]\ninstance_name = %s\nport = %d\nsecure_port = %d\n'
                 'self_sign_cert = False\nroot_password = %s\n'
                 'user = root\ngroup = root\n'
-                '[backend-%s]\nsuffix = %s\ncreate_suffix_entry = True\n'
-                % (self.name, self.port, self.secure_port, self.password,
-                   BACKEND, SUFFIX))
+                % (self.hostname, self.name, self.port, self.secure_port,
+                   self.password))
+            for backend, suffix in self.suffixes.items():
+                f.write('[backend-%s]\nsuffix = %s\n'
+                        'create_suffix_entry = True\n' % (backend, suffix))
         subprocess.run(['dscreate', 'from-file', setup], env=self._env(),
                        check=True, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)

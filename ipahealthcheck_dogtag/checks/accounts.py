@@ -1,0 +1,194 @@
+"""Source `dogtag.accounts`: what replica installs leave behind in o=ipaca.
+
+A replica's CA or KRA install creates `uid=admin-<replica fqdn>` in
+ou=people with `usertype: adminType`, puts it in the Enterprise CA, KRA and
+Security Domain Administrators groups to join the security domain, and
+deletes it in its step "destroying installation admin user". An install
+that fails in between leaves a CA administrator with a password nobody
+knows, replicated to every CA server; nothing removes it later.
+"""
+
+import re
+import time
+from datetime import datetime, timezone
+
+import ldap
+from ldap.filter import escape_filter_chars
+
+from ipahealthcheck.core import constants
+from ipahealthcheck.core.plugin import duration
+
+from ipahealthcheck_dogtag.agreements import iso, parse_time
+from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.plugin import DogtagCheck, registry
+from ipahealthcheck_dogtag.topology import read_topology
+
+# admin-<fqdn>: at least two DNS labels. `admin`, `ipara`, `pkidbuser`,
+# `acme-<fqdn>` and Dogtag's subsystem users never match.
+TEMPORARY_ADMIN = re.compile(
+    r'^admin-((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+'
+    r'[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$', re.IGNORECASE)
+# Dogtag's defaults for expiring security-domain login sessions (ms).
+FLUSH_INTERVAL = 86400000
+CHECK_INTERVAL = 300000
+
+
+@registry
+class TemporaryAdminCheck(DogtagCheck):
+    """Leftover admin-<fqdn> accounts of failed replica installs."""
+
+    @duration
+    def check(self):
+        database = yield from self.preflight()
+        if database is None:
+            return
+        directory = self.context.directory()
+        basedn = database.subsystem('ca').basedn
+        people = 'ou=people,%s' % basedn
+        entries, _ = directory.search(
+            people, '(&(uid=admin-*)(usertype=adminType))',
+            ['uid', 'createTimestamp'], scope=ldap.SCOPE_ONELEVEL)
+        accounts = [(dn, attrs) for dn, attrs in entries
+                    if TEMPORARY_ADMIN.match(_uid(attrs))]
+        if not accounts:
+            yield self.result(
+                constants.SUCCESS, 'admin-accounts', 'No temporary replica '
+                'admin account (admin-<fqdn>) in {people}.', people=people)
+            return
+        try:
+            topology = read_topology(directory, database)
+        except Finding:
+            topology = None             # the account is reported anyway
+        for dn, attrs in accounts:
+            yield self.judge(database, basedn, topology, dn, attrs)
+
+    def judge(self, database, basedn, topology, dn, attrs):
+        uid = _uid(attrs)
+        host = TEMPORARY_ADMIN.match(uid).group(1).lower()
+        created = parse_time(_text(attrs, 'createtimestamp'))
+        age = (datetime.now(timezone.utc) - created).total_seconds() / 60 \
+            if created else None
+        groups, _ = self.context.directory().search(
+            'ou=groups,%s' % basedn, '(uniqueMember=%s)'
+            % escape_filter_chars(dn), ['cn'], scope=ldap.SCOPE_ONELEVEL)
+        grace = self.context.settings.admin_grace_minutes
+        fields = {
+            'account': dn, 'host': host, 'created': iso(created),
+            'age_minutes': int(age) if age is not None else None,
+            'groups': [_text(a, 'cn') for _, a in groups],
+            'host_is_server': topology.is_server(host) if topology else None,
+            'host_has_ca': topology.has_ca(host) if topology else None,
+            'grace_minutes': grace,
+            'fix_ldif': _removal_ldif(dn, [g for g, _ in groups]),
+            'uri': database.ldap_uri,
+        }
+        step = _left_by(host, topology)
+        if age is not None and age < grace:
+            return self.result(
+                constants.WARNING, uid, 'The temporary replica admin '
+                '{account} was created {age_minutes} min ago: a replica CA '
+                'or KRA install on {host} is probably still running. If none '
+                'is, it ' + step + '. It is a member of {groups}.', **fields)
+        return self.result(
+            constants.ERROR, uid, 'The temporary replica admin {account} '
+            '(created {created}, member of {groups}) is a CA administrator '
+            'with a password nobody knows, replicated to every CA server. '
+            'It ' + step + '. Fix: make sure no install runs on {host}, '
+            'then remove it from its groups and delete it: ldapmodify -Y '
+            'EXTERNAL -H {uri} with the LDIF in fix_ldif.', **fields)
+
+
+def _left_by(host, topology):
+    if topology is None:
+        return ('was left by a replica CA or KRA install on {host} that '
+                'failed between the steps "creating installation admin '
+                'user" and "destroying installation admin user"')
+    if topology.has_ca(host):
+        return ('was left although {host} holds the CA role now: a later '
+                'KRA install there (ipa-kra-install) failed, or the CA '
+                'install was interrupted after configuring the CA and '
+                'before the step "destroying installation admin user"')
+    if topology.is_server(host):
+        return ('was left by ipa-ca-install or ipa-kra-install on {host}, '
+                'which failed between the steps "creating installation '
+                'admin user" and "destroying installation admin user" '
+                '({host} is a server without the CA role)')
+    return ('was left by ipa-replica-install --setup-ca (or ipa-ca-install) '
+            'on {host}, which failed between the steps "creating '
+            'installation admin user" and "destroying installation admin '
+            'user"; {host} is not a server now')
+
+
+def _removal_ldif(dn, groups):
+    blocks = ['dn: %s\nchangetype: modify\ndelete: uniqueMember\n'
+              'uniqueMember: %s\n' % (group, dn) for group in groups]
+    blocks.append('dn: %s\nchangetype: delete\n' % dn)
+    return '\n'.join(blocks)
+
+
+def _text(attrs, name):
+    values = attrs.get(name)
+    return values[0].decode('utf-8', 'replace') if values else ''
+
+
+def _uid(attrs):
+    return _text(attrs, 'uid')
+
+
+@registry
+class SecurityDomainSessionCheck(DogtagCheck):
+    """Security-domain login sessions that no domain manager expires."""
+
+    @duration
+    def check(self):
+        database = yield from self.preflight()
+        if database is None:
+            return
+        ca = database.subsystem('ca')
+        where = 'ou=sessions,ou=Security Domain,%s' % ca.basedn
+        entries, _ = self.context.directory().search(
+            where, '(objectClass=securityDomainSessionEntry)',
+            ['cn', 'host', 'uid', 'cmsUserGroup', 'dateOfCreate'],
+            scope=ldap.SCOPE_ONELEVEL)
+        flush = _ms(ca.get('securitydomain.flushinterval'), FLUSH_INTERVAL)
+        check = _ms(ca.get('securitydomain.checkinterval'), CHECK_INTERVAL)
+        now = time.time() * 1000
+        stale = []
+        for dn, attrs in entries:
+            created = _ms(_text(attrs, 'dateofcreate'), None)
+            if created is not None and now - created > flush + check:
+                stale.append((created, dn, attrs))
+        fields = {'sessions_base': where, 'sessions': len(entries),
+                  'max_age_hours': round((flush + check) / 3600000.0, 2)}
+        if not stale:
+            yield self.result(
+                constants.SUCCESS, 'sessions', 'No security-domain login '
+                'session under {sessions_base} is older than '
+                '{max_age_hours} h ({sessions} in all).', **fields)
+            return
+        stale.sort()
+        created, dn, attrs = stale[0]
+        fields.update(
+            stale_sessions=len(stale),
+            oldest=dn, oldest_uid=_text(attrs, 'uid'),
+            oldest_host=_text(attrs, 'host'),
+            oldest_created=datetime.fromtimestamp(
+                created / 1000, timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+            stale_dns=[d for _, d, _ in stale[:20]],
+            uri=database.ldap_uri)
+        yield self.result(
+            constants.WARNING, 'sessions', '{stale_sessions} security-domain '
+            'login session(s) under {sessions_base} are older than '
+            '{max_age_hours} h, the oldest ({oldest}) for {oldest_uid} from '
+            '{oldest_host}, created {oldest_created}. Every domain-manager '
+            'CA deletes such sessions on its timer, so none of them is '
+            'running it. Fix: check that the CAs marked DomainManager TRUE '
+            'in the security domain run; the stale entries (stale_dns) can '
+            'then be deleted with ldapdelete -Y EXTERNAL -H {uri}.', **fields)
+
+
+def _ms(text, default):
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,388 @@
+"""dogtag.replication and dogtag.accounts on real replicating 389-DS instances.
+
+Three servers on loopback replicate o=ipaca: ca1 (127.0.0.1, the one we
+check) with ca2 (127.0.0.2) and ca3 (127.0.0.3), agreements both ways. ca1
+also holds a small IPA suffix with cn=masters and the CA topology segments.
+The tests run in order and share the servers; each puts back what it
+changes.
+"""
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import ldap
+import pytest
+
+from ipahealthcheck.core.config import read_config
+
+from ipahealthcheck_dogtag.checks import accounts, replication  # noqa: F401
+from sandbox import cadb
+from sandbox import replication as repl
+from sandbox.ds import DirectoryServer
+from conftest import by_key, run_checks
+
+IPA_BASE = 'dc=ipa,dc=test'
+HOSTS = ('127.0.0.1', '127.0.0.2', '127.0.0.3')
+PEOPLE = 'ou=people,o=ipaca'
+GROUPS = ('Enterprise CA Administrators', 'Enterprise KRA Administrators',
+          'Security Domain Administrators')
+
+
+class Cluster:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.servers = [
+            DirectoryServer(name='ca%d' % n, hostname=host,
+                            suffixes={'userroot': IPA_BASE} if n == 1
+                            else None)
+            for n, host in enumerate(HOSTS, 1)]
+        self.a, self.b, self.c = self.servers
+        self.topology = repl.IPATopology(IPA_BASE)
+        self.instance_dir = str(tmp / 'pki-tomcat')
+        self.extra = {}
+
+    def build(self):
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda s: s.create(cache_mb=64), self.servers))
+        for rid, server in enumerate(self.servers, 1):
+            cadb.prepare_backend(server)
+            repl.enable_supplier(server, rid)
+        for peer, host in zip(self.servers[1:], HOSTS[1:]):
+            repl.add_agreement(self.a, 'caTo%s' % host, host, peer.port)
+            repl.add_agreement(peer, 'caTo%s' % HOSTS[0], HOSTS[0],
+                               self.a.port)
+        with self.connect() as conn:
+            cadb.CATree().create(conn, kra=False)
+            for group in GROUPS:
+                cadb.add(conn, 'cn=%s,ou=groups,o=ipaca' % group,
+                         objectClass=['top', 'groupOfUniqueNames'],
+                         cn=group)
+            repl.load_ipa_schema(conn)
+            self.topology.create(conn)
+            for host in HOSTS:
+                self.topology.add_server(conn, host)
+            for host in HOSTS[1:]:
+                self.topology.add_segment(conn, HOSTS[0], host)
+        for host in HOSTS[1:]:
+            repl.initialize(self.a, 'caTo%s' % host)
+        cadb.CATree().write_cs_cfg(self.instance_dir,
+                                   machineName=HOSTS[0])
+
+    def connect(self, server=None):
+        return _Session((server or self.a).connect())
+
+    def run(self, check, **extra):
+        path = str(self.tmp / 'healthcheck.conf')
+        settings = dict({'dogtag_ipa_basedn': IPA_BASE}, **self.extra)
+        settings.update(extra)
+        settings = {k: v for k, v in settings.items() if v is not None}
+        cadb.write_healthcheck_conf(path, self.instance_dir, self.a,
+                                    '11.5.0', **settings)
+        return by_key(run_checks(read_config(path), check), check)
+
+    def write(self, server, uid):
+        """Add a person on `server`; returns its DN."""
+        dn = 'uid=%s,%s' % (uid, PEOPLE)
+        with self.connect(server) as conn:
+            cadb.add(conn, dn, objectClass=['top', 'person',
+                                            'organizationalPerson',
+                                            'inetOrgPerson'],
+                     uid=uid, cn=uid, sn=uid)
+        return dn
+
+
+class _Session:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, *exc):
+        self.conn.unbind_s()
+
+
+@pytest.fixture(scope='module')
+def cluster(tmp_path_factory):
+    cluster = Cluster(tmp_path_factory.mktemp('cluster'))
+    try:
+        cluster.build()
+        yield cluster
+    finally:
+        for server in cluster.servers:
+            server.destroy()
+
+
+def wait(predicate, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# -- replication -------------------------------------------------------------
+
+def test_changes_replicate_both_ways(cluster):
+    for origin in cluster.servers:
+        dn = cluster.write(origin, 'from-%s' % origin.name)
+        for other in cluster.servers:
+            assert repl.wait_for(other, dn), (origin.name, other.name)
+
+
+def test_healthy_agreements_are_quiet(cluster):
+    found = cluster.run('AgreementCheck')
+    assert {k: r['result'] for k, r in found.items()} == {
+        '127.0.0.2': 'SUCCESS', '127.0.0.3': 'SUCCESS'}
+    kw = found['127.0.0.2']['kw']
+    assert kw['agreement'] == repl.agreement_dn('caTo127.0.0.2')
+    assert 'nsDS5ReplicaCredentials' not in str(found)
+    assert repl.MANAGER_PASSWORD not in str(found)
+    ruv = cluster.run('RUVCheck')
+    assert [r['result'] for r in ruv.values()] == ['SUCCESS']
+    assert ruv['ruv']['kw']['local_replica_id'] == 1
+
+
+def test_epoch_after_a_restart_is_not_a_failure(cluster):
+    # ca3 goes down and ca1 restarts: the agreement's last success now
+    # reads as the epoch, and the next update fails.
+    cluster.c.kill()
+    cluster.a.restart()
+    cluster.write(cluster.a, 'while-ca3-is-down')
+
+    def failing():
+        kw = cluster.run('AgreementCheck')['127.0.0.3']['kw']
+        return kw['last_update_status'].startswith('Error (-1)')
+    assert wait(failing)
+    found = cluster.run('AgreementCheck')
+    down = found['127.0.0.3']
+    assert down['result'] == 'SUCCESS'          # not "failing since 1970"
+    assert down['kw']['last_success'] is None
+    assert down['kw']['since_restart'] is True
+    assert down['kw']['failing_since'] > '2020'
+    assert 'for less than 24 h' in down['text']
+    assert found['127.0.0.2']['result'] == 'SUCCESS'
+
+
+def test_peer_failing_for_long(cluster):
+    # A tiny threshold stands in for a day: an ERROR that says since when,
+    # counted from the restart because no session succeeded since.
+    time.sleep(2)
+    found = cluster.run('AgreementCheck',
+                        dogtag_agreement_failure_hours='0.0003')
+    down = found['127.0.0.3']
+    assert down['result'] == 'ERROR'
+    assert down['kw']['since_restart'] is True
+    assert 'since the 389-DS start at' in down['text']
+    assert "Can't contact LDAP server" in down['kw']['last_update_status']
+    assert 'ipa-csreplica-manage list -v 127.0.0.1' in down['kw']['fix']
+    assert found['127.0.0.2']['result'] == 'SUCCESS'
+
+
+def test_peer_down_since_its_last_success(cluster):
+    before = cluster.run('AgreementCheck')['127.0.0.2']['kw']['last_success']
+    assert before is not None
+    cluster.b.kill()
+    cluster.write(cluster.a, 'while-ca2-is-down')
+    assert wait(lambda: cluster.run('AgreementCheck')['127.0.0.2']['kw'][
+        'last_update_status'].startswith('Error (-1)'))
+    time.sleep(1)
+    down = cluster.run('AgreementCheck',
+                       dogtag_agreement_failure_hours='0.0001')['127.0.0.2']
+    assert down['result'] == 'ERROR'
+    assert down['kw']['since_restart'] is False
+    assert down['kw']['failing_since'] == before
+    assert 'its last success' in down['text']
+    cluster.b.start()
+    cluster.write(cluster.a, 'after-ca2-is-back')
+    assert wait(lambda: cluster.run('AgreementCheck')['127.0.0.2']['kw'][
+        'last_update_status'].startswith('Error (0)'), timeout=60)
+
+
+def test_disabled_agreement(cluster):
+    dn = repl.agreement_dn('caTo127.0.0.2')
+    with cluster.connect() as conn:
+        conn.modify_s(dn, [(ldap.MOD_REPLACE, 'nsds5ReplicaEnabled',
+                            b'off')])
+    try:
+        found = cluster.run('AgreementCheck')['127.0.0.2']
+        assert found['result'] == 'WARNING'
+        assert 'repl-agmt enable' in found['kw']['fix']
+    finally:
+        with cluster.connect() as conn:
+            conn.modify_s(dn, [(ldap.MOD_REPLACE, 'nsds5ReplicaEnabled',
+                                b'on')])
+
+
+def test_peer_without_ca_role_or_segment(cluster):
+    ca_role = 'cn=CA,' + cluster.topology.server_dn('127.0.0.2')
+    segment = cluster.topology.segment_dn('127.0.0.1', '127.0.0.2')
+    with cluster.connect() as conn:
+        conn.modify_s(ca_role, [(ldap.MOD_REPLACE, 'ipaConfigString',
+                                 [b'configuredService'])])
+    try:
+        found = cluster.run('AgreementCheck')['127.0.0.2']
+        assert found['result'] == 'ERROR'
+        assert 'no longer holds the CA role' in found['text']
+    finally:
+        with cluster.connect() as conn:
+            conn.modify_s(ca_role, [(ldap.MOD_REPLACE, 'ipaConfigString',
+                                     [b'enabledService'])])
+    with cluster.connect() as conn:
+        conn.delete_s(segment)
+    try:
+        found = cluster.run('AgreementCheck')['127.0.0.2']
+        assert found['result'] == 'WARNING'
+        assert 'ipa topologysegment-add ca 127.0.0.1-to-127.0.0.2' in \
+            found['kw']['fix']
+    finally:
+        with cluster.connect() as conn:
+            cluster.topology.add_segment(conn, '127.0.0.1', '127.0.0.2')
+    assert cluster.run('AgreementCheck')['127.0.0.2']['result'] == 'SUCCESS'
+
+
+def test_removed_server_leaves_a_stale_agreement_and_a_dangling_ruv(cluster):
+    with cluster.connect() as conn:
+        cluster.topology.remove_server(conn, '127.0.0.3')
+    cluster.c.destroy()
+    found = cluster.run('AgreementCheck')
+    gone = found['127.0.0.3']
+    assert gone['result'] == 'ERROR'
+    assert '127.0.0.3 is not an IPA server any more' in gone['text']
+    assert gone['kw']['agreement'] == repl.agreement_dn('caTo127.0.0.3')
+    assert gone['kw']['fix'].startswith(
+        'ipa-replica-manage del 127.0.0.3 --force --cleanup')
+    assert found['127.0.0.2']['result'] == 'SUCCESS'
+
+    ruv = cluster.run('RUVCheck')
+    assert list(ruv) == ['replica-id-3']
+    assert ruv['replica-id-3']['result'] == 'ERROR'
+    assert ruv['replica-id-3']['kw']['host'] == '127.0.0.3'
+    assert 'clean-dangling-ruv' in ruv['replica-id-3']['kw']['fix']
+
+
+def test_standalone_dogtag_uses_the_security_domain(cluster):
+    domain = 'ou=Security Domain,o=ipaca'
+    with cluster.connect() as conn:
+        cadb.add(conn, domain, objectClass=['top', 'pkiSecurityDomain'],
+                 ou='Security Domain', name='IPA')
+        cadb.add(conn, 'cn=CAList,' + domain,
+                 objectClass=['top', 'pkiSecurityGroup'], cn='CAList')
+        for host in HOSTS[:2]:
+            cadb.add(conn, 'cn=%s:443,cn=CAList,%s' % (host, domain),
+                     objectClass=['top', 'pkiSubsystem'],
+                     cn='%s:443' % host, host=host, SecurePort='443',
+                     SubsystemName='pki-tomcat', Clone='TRUE')
+    found = cluster.run('AgreementCheck', dogtag_ipa_basedn=None)
+    assert found['127.0.0.2']['result'] == 'SUCCESS'
+    assert found['127.0.0.3']['result'] == 'ERROR'
+    assert 'not in the security domain' in found['127.0.0.3']['text']
+    assert 'dsconf slapd-ca1 repl-agmt delete' in \
+        found['127.0.0.3']['kw']['fix']
+    ruv = cluster.run('RUVCheck', dogtag_ipa_basedn=None)
+    assert 'repl-tasks cleanallruv' in ruv['replica-id-3']['kw']['fix']
+
+
+# -- accounts ------------------------------------------------------------------
+
+def add_person(conn, uid, usertype, groups=()):
+    dn = 'uid=%s,%s' % (uid, PEOPLE)
+    cadb.add(conn, dn, objectClass=['top', 'person', 'organizationalPerson',
+                                    'inetOrgPerson', 'cmsuser'],
+             uid=uid, cn=uid, sn=uid, usertype=usertype, userstate='1')
+    for group in groups:
+        conn.modify_s('cn=%s,ou=groups,o=ipaca' % group,
+                      [(ldap.MOD_ADD, 'uniqueMember', [dn.encode()])])
+    return dn
+
+
+def test_leftover_temporary_admins_and_look_alikes(cluster):
+    with cluster.connect() as conn:
+        cluster.topology.add_server(conn, 'replica1.ipa.test', ca=False)
+        leftover = add_person(conn, 'admin-replica1.ipa.test', 'adminType',
+                              GROUPS)
+        gone = add_person(conn, 'admin-gone.ipa.test', 'adminType',
+                          GROUPS[:1])
+        for uid, kind in (('admin', 'adminType'), ('ipara', 'agentType'),
+                          ('pkidbuser', 'agentType'),
+                          ('acme-ca1.ipa.test', 'agentType'),
+                          ('CA-ca1.ipa.test-8443', 'agentType'),
+                          ('admin-notafqdn', 'adminType'),
+                          ('admin-agent.ipa.test', 'agentType')):
+            add_person(conn, uid, kind, GROUPS[:1])
+    # Young: a replica install may still be running.
+    found = cluster.run('TemporaryAdminCheck')
+    assert set(found) == {'admin-replica1.ipa.test', 'admin-gone.ipa.test'}
+    assert {r['result'] for r in found.values()} == {'WARNING'}
+    # Past the grace period: errors that say who left it and how to remove it.
+    found = cluster.run('TemporaryAdminCheck',
+                        dogtag_admin_grace_minutes=0)
+    replica1 = found['admin-replica1.ipa.test']
+    assert replica1['result'] == 'ERROR'
+    assert sorted(replica1['kw']['groups']) == sorted(GROUPS)
+    assert replica1['kw']['host_is_server'] is True
+    assert replica1['kw']['host_has_ca'] is False
+    assert 'ipa-ca-install or ipa-kra-install' in replica1['text']
+    ldif = replica1['kw']['fix_ldif']
+    assert ldif.count('delete: uniqueMember') == 3
+    assert ldif.endswith('dn: %s\nchangetype: delete\n' % leftover)
+    other = found['admin-gone.ipa.test']
+    assert other['kw']['host_is_server'] is False
+    assert 'is not a server now' in other['text']
+    assert other['kw']['groups'] == [GROUPS[0]]
+    # It is everywhere: the account replicated to the other CA server.
+    assert repl.wait_for(cluster.b, gone)
+
+
+def test_no_leftover_is_one_success(cluster):
+    with cluster.connect() as conn:
+        for uid in ('admin-replica1.ipa.test', 'admin-gone.ipa.test'):
+            dn = 'uid=%s,%s' % (uid, PEOPLE)
+            for group in GROUPS:
+                try:
+                    conn.modify_s('cn=%s,ou=groups,o=ipaca' % group,
+                                  [(ldap.MOD_DELETE, 'uniqueMember',
+                                    [dn.encode()])])
+                except ldap.NO_SUCH_ATTRIBUTE:
+                    pass
+            conn.delete_s(dn)
+    found = cluster.run('TemporaryAdminCheck')
+    assert [r['result'] for r in found.values()] == ['SUCCESS']
+
+
+def test_old_security_domain_sessions(cluster):
+    sessions = 'ou=sessions,ou=Security Domain,o=ipaca'
+    assert cluster.run('SecurityDomainSessionCheck')['sessions'][
+        'result'] == 'SUCCESS'
+    now = int(time.time() * 1000)
+    with cluster.connect() as conn:
+        cadb.add(conn, sessions, objectClass=['top', 'organizationalUnit'],
+                 ou='sessions')
+        for cn, age_hours in (('111', 30), ('222', 1)):
+            cadb.add(conn, 'cn=%s,%s' % (cn, sessions),
+                     objectClass=['top', 'securityDomainSessionEntry'],
+                     cn=cn, host='192.0.2.7', uid='admin-replica9.ipa.test',
+                     cmsUserGroup='Enterprise CA Administrators',
+                     dateOfCreate=str(now - age_hours * 3600000))
+    found = cluster.run('SecurityDomainSessionCheck')['sessions']
+    assert found['result'] == 'WARNING'
+    assert found['kw']['stale_sessions'] == 1
+    assert found['kw']['sessions'] == 2
+    assert found['kw']['oldest'] == 'cn=111,' + sessions
+    assert found['kw']['oldest_uid'] == 'admin-replica9.ipa.test'
+
+
+def test_a_run_performs_no_write(cluster):
+    audit = cluster.a.audit_log()
+    access = len(cluster.a.access_log())
+    for check in ('AgreementCheck', 'RUVCheck', 'TemporaryAdminCheck',
+                  'SecurityDomainSessionCheck'):
+        assert cluster.run(check)
+    operations = cluster.a.access_log()[access:]
+    assert ' SRCH ' in operations
+    for write in (' ADD ', ' MOD ', ' DEL ', ' MODRDN '):
+        assert write not in operations
+    assert cluster.a.audit_log() == audit
+    assert os.path.exists(cluster.instance_dir)
