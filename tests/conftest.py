@@ -14,7 +14,8 @@ import pytest
 from ipahealthcheck.core.config import read_config
 
 from ipahealthcheck_dogtag.plugin import registry
-from ipahealthcheck_dogtag.checks import ranges  # noqa: F401 (registers)
+# Import every check module, as the framework does through entry points.
+from ipahealthcheck_dogtag.checks import accounts, ranges, replication  # noqa: F401,E501
 from sandbox import cadb
 from sandbox.ds import DirectoryServer
 
@@ -77,16 +78,18 @@ class Scenario:
                                     self.ds, self.pki_version, **self.extra)
         return read_config(self.config_path)
 
-    def run(self, check=None):
-        return run_checks(self.config(), check)
+    def run(self, check=None, source='dogtag.ranges'):
+        return run_checks(self.config(), check, source)
 
 
-def run_checks(config, check=None):
+def run_checks(config, check=None, source=None):
     """Run our registry's checks as the framework does; results as dicts."""
     registry.initialize(object(), config, config)
     results = []
     for plugin in registry.get_plugins():
         if check and plugin.__class__.__name__ != check:
+            continue
+        if source and plugin.__module__ != source:
             continue
         for result in plugin.check():
             assert result is not None

@@ -16,7 +16,6 @@ import pytest
 
 from ipahealthcheck.core.config import read_config
 
-from ipahealthcheck_dogtag.checks import accounts, replication  # noqa: F401
 from sandbox import cadb
 from sandbox import replication as repl
 from sandbox.ds import DirectoryServer
