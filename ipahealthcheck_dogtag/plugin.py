@@ -4,7 +4,7 @@ import logging
 import time
 
 from ipahealthcheck.core import constants
-from ipahealthcheck.core.plugin import Plugin, Registry, Result
+from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import Directory, DirectoryError
@@ -71,7 +71,6 @@ class Context:
                 self.directory(), repo, self.lookup(repo).last, deadline)
         return self._scans[repo.key]
 
-
     def vlv_definitions(self, backend):
         if backend not in self._vlv:
             self._vlv[backend] = vlv.read_definitions(self.directory(),
@@ -115,6 +114,17 @@ class DogtagCheck(Plugin):
 
     def result(self, level, key, msg, **fields):
         return Result(self, level, key=key, msg=msg, **fields)
+
+    @duration
+    def check(self):
+        started = self.now()
+        database = yield from self.preflight()
+        if database is not None:
+            yield from self.check_database(database, self.deadline(started))
+
+    def check_database(self, database, deadline):
+        """Yield the check's results for a usable CA database."""
+        raise NotImplementedError
 
     def deadline(self, started):
         timeout = self.context.settings.timeout

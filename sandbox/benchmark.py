@@ -130,7 +130,7 @@ def main(argv):
         'records', 'measured (cached, second round)', 'seconds',
         'peak MiB', 't ratio', 'mem ratio'))
     for size, name, seconds, rss, tratio, mratio in table:
-        print('%-9d %-46s %9.2f %9.1f %9.2f %9.2f' % (
+        print('%-9d %-46s %9.2f %9.1f %9.3f %9.2f' % (
             size, name, seconds, rss, tratio, mratio))
     print('\nratios are against ldapsearch of the same container in the '
           'same run; %d cores, %s' % (

@@ -56,9 +56,8 @@ def main(argv):
     ds, config = build(root)
     command = [os.path.join(os.path.dirname(sys.executable),
                             'dogtag-healthcheck'), '--config', config]
-    print('$ dogtag-healthcheck --config %s %s\n' % (config,
-                                                      ' '.join(options)),
-          flush=True)
+    print('$ dogtag-healthcheck --config %s %s\n'
+          % (config, ' '.join(options)), flush=True)
     code = subprocess.call(command + options)
     print('\nexit code %d (1: findings, 0: healthy)' % code)
     if keep:

@@ -125,9 +125,8 @@ class IPATopology:
                    'cn=topology,cn=ipa,' + self.etc):
             add(conn, dn, objectClass=['top', 'nsContainer'],
                 cn=dn.split(',')[0][3:])
-        add(conn, self.segments, objectClass=['top', 'nsContainer',
-                                               'extensibleObject'],
-            cn='ca')
+        add(conn, self.segments,
+            objectClass=['top', 'nsContainer', 'extensibleObject'], cn='ca')
 
     def server_dn(self, host):
         return 'cn=%s,%s' % (host, self.masters)

@@ -157,8 +157,7 @@ def test_time_budget_runs_out_on_a_healthy_repository(scenario, mocker):
     assert certs['kw']['timeout'] == 10
 
 
-def test_probe_proves_a_fault_when_the_budget_runs_out(scenario, ds,
-                                                        mocker):
+def test_probe_proves_a_fault_when_the_budget_runs_out(scenario, ds, mocker):
     from sandbox import cadb
     scenario.build(certs=range(1, 21), ca_requests=range(1, 3), kra=False)
     cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),

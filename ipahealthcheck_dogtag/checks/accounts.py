@@ -16,7 +16,6 @@ import ldap
 from ldap.filter import escape_filter_chars
 
 from ipahealthcheck.core import constants
-from ipahealthcheck.core.plugin import duration
 
 from ipahealthcheck_dogtag.agreements import iso, parse_time
 from ipahealthcheck_dogtag.discovery import Finding
@@ -37,11 +36,7 @@ CHECK_INTERVAL = 300000
 class TemporaryAdminCheck(DogtagCheck):
     """Leftover admin-<fqdn> accounts of failed replica installs."""
 
-    @duration
-    def check(self):
-        database = yield from self.preflight()
-        if database is None:
-            return
+    def check_database(self, database, deadline):
         directory = self.context.directory()
         basedn = database.subsystem('ca').basedn
         people = 'ou=people,%s' % basedn
@@ -139,11 +134,7 @@ def _uid(attrs):
 class SecurityDomainSessionCheck(DogtagCheck):
     """Security-domain login sessions that no domain manager expires."""
 
-    @duration
-    def check(self):
-        database = yield from self.preflight()
-        if database is None:
-            return
+    def check_database(self, database, deadline):
         ca = database.subsystem('ca')
         where = 'ou=sessions,ou=Security Domain,%s' % ca.basedn
         entries, _ = self.context.directory().search(

@@ -1,7 +1,6 @@
 """Source `dogtag.ranges`: Dogtag's last-number lookup and its VLV indices."""
 
 from ipahealthcheck.core import constants
-from ipahealthcheck.core.plugin import duration
 
 from ipahealthcheck_dogtag import fixes, truth
 from ipahealthcheck_dogtag.directory import DirectoryError
@@ -17,6 +16,16 @@ RANDOM_MSG = ('{generator} generator (random serial numbers, RSNv3): Dogtag '
 
 class RangeCheck(DogtagCheck):
     """Walks the repositories of this server, reporting those it cannot use."""
+
+    def check_database(self, database, deadline):
+        for skipped, item in self.sequential_repositories(database):
+            if skipped is not None:
+                yield skipped
+            else:
+                yield from self.check_repository(database, *item, deadline)
+
+    def check_repository(self, database, repo, fields, deadline):
+        raise NotImplementedError
 
     def sequential_repositories(self, database):
         """Yield results for repositories to skip, then (repo, fields) pairs."""
@@ -58,19 +67,6 @@ class RangeCheck(DogtagCheck):
 @registry
 class LastNumberCheck(RangeCheck):
     """Does Dogtag's own lookup find the real last number of its range?"""
-
-    @duration
-    def check(self):
-        started = self.now()
-        database = yield from self.preflight()
-        if database is None:
-            return
-        deadline = self.deadline(started)
-        for skipped, item in self.sequential_repositories(database):
-            if skipped is not None:
-                yield skipped
-                continue
-            yield from self.check_repository(database, *item, deadline)
 
     def check_repository(self, database, repo, fields, deadline):
         answer, problem = self.lookup(repo, fields)
@@ -178,29 +174,18 @@ class LastNumberCheck(RangeCheck):
 class VLVIndexCheck(RangeCheck):
     """Are the VLV indices behind Dogtag's lookup defined, built and complete?"""
 
-    @duration
-    def check(self):
-        started = self.now()
-        database = yield from self.preflight()
-        if database is None:
-            return
-        deadline = self.deadline(started)
-        for skipped, item in self.sequential_repositories(database):
-            if skipped is not None:
-                yield skipped
-                continue
-            repo, fields = item
-            if repo.vlv_name is None:
-                continue            # Dogtag's key lookup never had an index
-            try:
-                yield from self.check_index(database, repo, fields, deadline)
-            except DirectoryError as e:
-                yield self.result(
-                    constants.ERROR, repo.vlv_name,
-                    'Could not read the VLV index {index}: {error}. Expected '
-                    'cn=config of the local 389-DS to be readable by root. '
-                    'Check the 389-DS errors log.', index=repo.vlv_name,
-                    error=e.error, repository=repo.key)
+    def check_repository(self, database, repo, fields, deadline):
+        if repo.vlv_name is None:
+            return                  # Dogtag's key lookup never had an index
+        try:
+            yield from self.check_index(database, repo, fields, deadline)
+        except DirectoryError as e:
+            yield self.result(
+                constants.ERROR, repo.vlv_name,
+                'Could not read the VLV index {index}: {error}. Expected '
+                'cn=config of the local 389-DS to be readable by root. '
+                'Check the 389-DS errors log.', index=repo.vlv_name,
+                error=e.error, repository=repo.key)
 
     @staticmethod
     def severities(database):

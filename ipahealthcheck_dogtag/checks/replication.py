@@ -3,7 +3,6 @@
 from datetime import datetime, timedelta, timezone
 
 from ipahealthcheck.core import constants
-from ipahealthcheck.core.plugin import duration
 
 from ipahealthcheck_dogtag import agreements, fixes
 from ipahealthcheck_dogtag.discovery import Finding
@@ -13,6 +12,11 @@ from ipahealthcheck_dogtag.topology import read_topology
 
 class ReplicationCheck(DogtagCheck):
     """Finds the CA suffix's replica configuration and the topology."""
+
+    def check_database(self, database, deadline):
+        found = yield from self.replica(database)
+        if found is not None:
+            yield from self.check_replica(database, *found)
 
     def replica(self, database):
         """Yield the early results; return (replica dn, attrs, topology)."""
@@ -37,15 +41,7 @@ class ReplicationCheck(DogtagCheck):
 class AgreementCheck(ReplicationCheck):
     """Do the CA suffix's agreements point at live, current CA servers?"""
 
-    @duration
-    def check(self):
-        database = yield from self.preflight()
-        if database is None:
-            return
-        found = yield from self.replica(database)
-        if found is None:
-            return
-        replica_dn, _, topology = found
+    def check_replica(self, database, replica_dn, attrs, topology):
         directory = self.context.directory()
         listed = agreements.agreements(directory, replica_dn)
         if not listed:
@@ -139,15 +135,7 @@ class AgreementCheck(ReplicationCheck):
 class RUVCheck(ReplicationCheck):
     """Does the CA suffix's RUV name replicas of servers that are gone?"""
 
-    @duration
-    def check(self):
-        database = yield from self.preflight()
-        if database is None:
-            return
-        found = yield from self.replica(database)
-        if found is None:
-            return
-        _, attrs, topology = found
+    def check_replica(self, database, replica_dn, attrs, topology):
         local = int(attrs['nsds5replicaid'][0])
         suffix = database.subsystem('ca').basedn
         elements = agreements.ruv(self.context.directory(), suffix)
