@@ -8,7 +8,7 @@ from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import Directory, DirectoryError
-from ipahealthcheck_dogtag.lookup import dogtag_lookup
+from ipahealthcheck_dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag import truth, vlv
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,12 @@ class Context:
     def scan(self, repo, deadline):
         """One streamed pass; a pass cut short by the budget is not retried."""
         if repo.key not in self._scans:
-            self._scans[repo.key] = truth.scan(
-                self.directory(), repo, self.lookup(repo).last, deadline)
+            try:
+                last = self.lookup(repo).last
+            except BadValue:
+                last = repo.active.begin - 1    # LastNumberCheck reports it
+            self._scans[repo.key] = truth.scan(self.directory(), repo, last,
+                                               deadline)
         return self._scans[repo.key]
 
     def vlv_definitions(self, backend):

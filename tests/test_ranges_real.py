@@ -222,7 +222,7 @@ def test_non_numeric_serialno_is_a_clear_error(scenario):
     dn, attrs = scenario.tree.cert(6)
     attrs['serialno'] = [b'0x1f']
     scenario.add([(dn, attrs)])
-    results = scenario.run(LAST)
+    results = scenario.run()
     found = by_key(results, LAST)
     bad = found.get('ca.certificates.values') or found['ca.certificates']
     assert bad['result'] == 'ERROR'

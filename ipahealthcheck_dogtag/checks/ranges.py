@@ -126,12 +126,13 @@ class LastNumberCheck(RangeCheck):
         fields['real_last'] = str(scan.real_last) \
             if scan.real_last is not None else None
         if scan.real_last is None:
-            msg = ('The range {range_cfg} ({range_begin}..{range_end}) holds '
+            msg = ('The range {range_cfg} (decimal {range_begin}..{range_end}) '
+                   'holds '
                    'no record yet and Dogtag\'s lookup ({lookup}) agrees.')
         else:
             msg = ('Dogtag\'s lookup ({lookup}) finds {dogtag_last}, the '
                    'real last number of the range {range_cfg} '
-                   '({range_begin}..{range_end}, {records_in_range} '
+                   '(decimal {range_begin}..{range_end}, {records_in_range} '
                    'records).')
         return self.result(constants.SUCCESS, repo.key, msg, **fields)
 
@@ -149,9 +150,10 @@ class LastNumberCheck(RangeCheck):
         return self.result(
             constants.ERROR, repo.key,
             'Dogtag\'s start-up lookup ({lookup}, index {index}) answers '
-            '{dogtag_last}, but the range {range_cfg} ({range_begin}..'
-            '{range_end}) already holds numbers up to {real_last}: the index '
-            'misses {missing_records} record(s) of the range. Dogtag would '
+            '{dogtag_last}, but the range {range_cfg} (decimal '
+            '{range_begin}..{range_end}) already holds numbers up to '
+            '{real_last}: the index misses {missing_records} record(s) of '
+            'the range. Dogtag would '
             'next issue {first_reused}, which {first_reused_dn} already '
             'holds, and fail with "Object already exists". Fix: {fix}.',
             **fields)
