@@ -109,8 +109,11 @@ class DogtagCheck(Plugin):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # The framework names a check's source after its class's module. Our
-        # public names are dogtag.<module>, independent of the package name.
-        cls.__module__ = 'dogtag.' + cls.__module__.rsplit('.', 1)[-1]
+        # public names are dogtag.<name>, from ipahealthcheck_dogtag.checks.
+        # <name>[.<module>]: a source may span several modules.
+        parts = cls.__module__.split('.')
+        if 'checks' in parts[:-1]:
+            cls.__module__ = 'dogtag.' + parts[parts.index('checks') + 1]
 
     @property
     def context(self):

@@ -21,21 +21,27 @@ class Kind:
     title: str
     dn_property: str
     default_rdn: str
-    attribute: str             # holds the length-prefixed number
+    range_rdn: str             # where allocated ranges are recorded (SSNv1)
+    prefix: str                # Serial, Request or Replica in dbs.* names
+    default_radix: int
+    attribute: str = None      # holds the length-prefixed number of a record
     # The filter Dogtag sends, and the same filter as attribute tests that
     # a full scan can evaluate without the server's indices.
-    lookup_filter: str
-    required: tuple
-    excluded: tuple
-    vlv: str                   # the range VLV index, without -<instance>
-    generator_property: str
-    radix_property: str
-    default_radix: int
-    prefix: str                # 'Serial' or 'Request' in dbs.* names
-    reindex_command: str
+    lookup_filter: str = None
+    required: tuple = ()
+    excluded: tuple = ()
+    vlv: str = None            # the range VLV index, without -<instance>
+    generator_property: str = None
+    radix_property: str = None
+    reindex_command: str = None
     # Certificates and keys accept the sorted answer only inside the range;
     # requests only check its lower end (PKI >= 11.6).
-    upper_checked: bool
+    upper_checked: bool = True
+
+    @property
+    def numbered(self):
+        """Are numbers records in LDAP? (Replica IDs are not.)"""
+        return self.attribute is not None
 
     def sorted_filter(self, encoded_high):
         bound = '(%s<=%s)' % (self.attribute, encoded_high)
@@ -56,38 +62,50 @@ KINDS = (
          title='CA certificate serial numbers',
          dn_property='dbs.serialDN',
          default_rdn='ou=certificateRepository, ou=ca',
+         range_rdn='ou=certificateRepository, ou=ranges',
+         prefix='Serial', default_radix=16,
          attribute='serialno', lookup_filter='(certStatus=*)',
-         required=('certstatus',), excluded=(), vlv='allCerts',
+         required=('certstatus',), vlv='allCerts',
          generator_property='dbs.cert.id.generator',
-         radix_property='dbs.cert.id.radix', default_radix=16,
-         prefix='Serial', reindex_command='ca-db-vlv-reindex',
-         upper_checked=True),
+         radix_property='dbs.cert.id.radix',
+         reindex_command='ca-db-vlv-reindex'),
     Kind(key='ca.requests', subsystem='ca', title='CA request IDs',
          dn_property='dbs.requestDN', default_rdn='ou=ca, ou=requests',
+         range_rdn='ou=requests, ou=ranges',
+         prefix='Request', default_radix=10,
          attribute='requestId', lookup_filter='(requeststate=*)',
-         required=('requeststate',), excluded=(), vlv='caAll',
+         required=('requeststate',), vlv='caAll',
          generator_property='dbs.request.id.generator',
-         radix_property='dbs.request.id.radix', default_radix=10,
-         prefix='Request', reindex_command='ca-db-vlv-reindex',
-         upper_checked=False),
+         radix_property='dbs.request.id.radix',
+         reindex_command='ca-db-vlv-reindex', upper_checked=False),
+    Kind(key='ca.replica_ids', subsystem='ca', title='CA replica IDs',
+         dn_property='dbs.replicaDN', default_rdn='ou=replica',
+         range_rdn='ou=replica, ou=ranges', prefix='Replica',
+         default_radix=10),
     # Dogtag's key lookup filter matches no VLV definition (allKeys adds a
     # realm test), so up to 11.5 389-DS always sorted it without an index.
     Kind(key='kra.keys', subsystem='kra', title='KRA key IDs',
          dn_property='dbs.serialDN', default_rdn='ou=keyRepository, ou=kra',
+         range_rdn='ou=keyRepository, ou=ranges',
+         prefix='Serial', default_radix=16,
          attribute='serialno', lookup_filter='(serialno=*)',
-         required=('serialno',), excluded=(), vlv=None,
+         required=('serialno',),
          generator_property='dbs.key.id.generator',
-         radix_property='dbs.key.id.radix', default_radix=16,
-         prefix='Serial', reindex_command=None, upper_checked=True),
+         radix_property='dbs.key.id.radix'),
     Kind(key='kra.requests', subsystem='kra', title='KRA request IDs',
          dn_property='dbs.requestDN', default_rdn='ou=kra, ou=requests',
+         range_rdn='ou=requests, ou=ranges',
+         prefix='Request', default_radix=10,
          attribute='requestId',
          lookup_filter='(&(requeststate=*)(!(realm=*)))',
          required=('requeststate',), excluded=('realm',), vlv='kraAll',
          generator_property='dbs.request.id.generator',
-         radix_property='dbs.request.id.radix', default_radix=10,
-         prefix='Request', reindex_command='kra-db-vlv-reindex',
-         upper_checked=False),
+         radix_property='dbs.request.id.radix',
+         reindex_command='kra-db-vlv-reindex', upper_checked=False),
+    Kind(key='kra.replica_ids', subsystem='kra', title='KRA replica IDs',
+         dn_property='dbs.replicaDN', default_rdn='ou=replica',
+         range_rdn='ou=replica, ou=ranges', prefix='Replica',
+         default_radix=10),
 )
 
 
@@ -129,8 +147,9 @@ class Repository:
         self.instance_id = subsystem.get('instanceId') or instance_id
         rdn = subsystem.get(kind.dn_property) or kind.default_rdn
         self.container = canonical_dn('%s,%s' % (rdn, subsystem.basedn))
-        self.generator = (subsystem.get(kind.generator_property) or
-                          'legacy').strip().lower()
+        generator = kind.generator_property and \
+            subsystem.get(kind.generator_property)
+        self.generator = (generator or 'legacy').strip().lower()
         self.active = None
         self.standby = None
         if self.generator != 'random':
@@ -144,7 +163,8 @@ class Repository:
 
     @property
     def radix(self):
-        text = self.subsystem.get(self.kind.radix_property)
+        text = self.kind.radix_property and \
+            self.subsystem.get(self.kind.radix_property)
         if text and text.strip() in ('10', '16'):
             return int(text)
         return self.kind.default_radix
@@ -157,6 +177,54 @@ class Repository:
 
     def _property(self, which):
         return 'dbs.%s%sNumber' % (which, self.kind.prefix)
+
+    @property
+    def hex_digits_in_ldap(self):
+        """SSNv1 hex repositories: LDAP range values are CS.cfg's hex digits
+        written as if they were decimal (see bookkeeping)."""
+        return self.generator == 'legacy' and self.radix == 16
+
+    @property
+    def serial_management(self):
+        return (self.subsystem.get('dbs.enableSerialManagement') or
+                'false').strip().lower() == 'true'
+
+    @property
+    def range_container(self):
+        """Where allocated ranges are recorded: dbs.<x>RangeDN + base."""
+        rdn = (self.subsystem.get('dbs.%sRangeDN' % self.kind.prefix.lower())
+               or self.kind.range_rdn)
+        dn = canonical_dn('%s,%s' % (rdn, self.subsystem.basedn))
+        if self.generator == 'legacy2' and ',ou=ranges,' in dn.lower():
+            # SSNv2 keeps its ranges and nextRange under ou=ranges_v2.
+            at = dn.lower().index(',ou=ranges,')
+            dn = dn[:at] + ',ou=ranges_v2,' + dn[at + len(',ou=ranges,'):]
+        return dn
+
+    @property
+    def next_range_dn(self):
+        """The entry holding nextRange: the repository (SSNv1) or the range
+        container (SSNv2)."""
+        if self.generator == 'legacy2':
+            return self.range_container
+        return self.container
+
+    def setting(self, name):
+        """dbs.<x><name> (Increment, LowWaterMark, CloneTransferNumber) read
+        in the range radix; None when absent."""
+        prop = 'dbs.%s%s' % (self.kind.prefix.lower(), name)
+        text = self.subsystem.get(prop)
+        if text is None:
+            return None
+        try:
+            return parse_config(text, self.radix, self.generator == 'legacy2')
+        except NumberError:
+            raise Finding(self.key, '{property}={value} in {cs_cfg} is not a '
+                          'number: expected a {radix_name} number. Correct '
+                          'the value in CS.cfg with the CA stopped.',
+                          property=prop, value=text,
+                          cs_cfg=self.subsystem.path,
+                          radix_name=self._radix_name())
 
     def _range(self, begin_name, end_name, required):
         names = (self._property(begin_name), self._property(end_name))
@@ -195,7 +263,8 @@ class Repository:
 
     def fields(self):
         out = {'cs_cfg': self.subsystem.path, 'container': self.container,
-               'generator': self.generator}
+               'generator': self.generator,
+               'server': self.subsystem.get('machineName')}
         if self.active:
             out['radix'] = 16 if self.generator == 'legacy2' else self.radix
             out.update(self.active.fields('range'))

@@ -81,6 +81,7 @@ VLV = {
                'requestId'),
 }
 RANGE_VLV = ('allCerts', 'caAll', 'kraAll')
+RANGE_CONTAINERS = ('ou=certificateRepository', 'ou=requests', 'ou=replica')
 
 
 def _b(values):
@@ -149,17 +150,45 @@ class CATree:
         for rdn in ('ou=ca', 'ou=requests', 'ou=ranges', 'ou=people',
                     'ou=groups'):
             _ou(conn, '%s,%s' % (rdn, self.base))
-        _ou(conn, self.certs, 'repository', serialno='011')
-        _ou(conn, self.ca_requests, 'repository', serialno='010')
+        # nextRange as an IPA install leaves it (pki-server ca-range-update).
+        _ou(conn, self.certs, 'repository', serialno='011',
+            nextRange='10000001')
+        _ou(conn, self.ca_requests, 'repository', serialno='010',
+            nextRange='10000001')
         _ou(conn, 'ou=replica,' + self.base, 'repository', serialno='010',
             nextRange='1000')
+        for rdn in RANGE_CONTAINERS:
+            _ou(conn, '%s,ou=ranges,%s' % (rdn, self.base))
         if kra:
             add(conn, self.kra_base, objectClass=['top', 'organization'],
                 o='kra')
             for rdn in ('ou=kra', 'ou=requests'):
                 _ou(conn, '%s,%s' % (rdn, self.kra_base))
-            _ou(conn, self.keys, 'repository', serialno='010')
-            _ou(conn, self.kra_requests, 'repository', serialno='010')
+            _ou(conn, self.keys, 'repository', serialno='010',
+                nextRange='10000001')
+            _ou(conn, self.kra_requests, 'repository', serialno='010',
+                nextRange='10000001')
+            _ou(conn, 'ou=replica,' + self.kra_base, 'repository',
+                serialno='010', nextRange='1000')
+            _ou(conn, 'ou=ranges,' + self.kra_base)
+            for rdn in ('ou=keyRepository', 'ou=requests', 'ou=replica'):
+                _ou(conn, '%s,ou=ranges,%s' % (rdn, self.kra_base))
+
+    def add_range(self, conn, rdn, begin, end, host, v2=False, port=443):
+        """A pkiRange allocation record, as Dogtag writes it (decimal)."""
+        container = '%s,ou=%s,%s' % (rdn, 'ranges_v2' if v2 else 'ranges',
+                                     self.base)
+        add(conn, 'cn=%s,%s' % (begin, container),
+            objectClass=['top', 'pkiRange'], cn=str(begin),
+            beginRange=str(begin), endRange=str(end), host=host,
+            SecurePort=str(port))
+
+    def create_ranges_v2(self, conn, next_ranges):
+        """SSNv2 containers, each holding its nextRange ({rdn: value})."""
+        _ou(conn, 'ou=ranges_v2,' + self.base)
+        for rdn, value in next_ranges.items():
+            _ou(conn, '%s,ou=ranges_v2,%s' % (rdn, self.base), 'repository',
+                nextRange=str(value))
 
     def vlv_dn(self, name):
         return 'cn=%s-%s,cn=%s,cn=ldbm database,cn=plugins,cn=config' % (

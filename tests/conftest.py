@@ -15,7 +15,9 @@ from ipahealthcheck.core.config import read_config
 
 from ipahealthcheck_dogtag.plugin import registry
 # Import every check module, as the framework does through entry points.
-from ipahealthcheck_dogtag.checks import accounts, ranges, replication  # noqa: F401,E501
+from ipahealthcheck_dogtag.checks import accounts, replication  # noqa: F401
+from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
+    bookkeeping, last_number)
 from sandbox import cadb
 from sandbox.ds import DirectoryServer
 

@@ -1,67 +1,12 @@
-"""Source `dogtag.ranges`: Dogtag's last-number lookup and its VLV indices."""
+"""Dogtag's last-number lookup against the truth, and its VLV indices."""
 
 from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag import fixes, truth
+from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
-from ipahealthcheck_dogtag.discovery import Finding
-from ipahealthcheck_dogtag.lookup import BadValue, uses_sorted_search
-from ipahealthcheck_dogtag.plugin import DogtagCheck, registry
-from ipahealthcheck_dogtag.repositories import repositories
-
-RANDOM_MSG = ('{generator} generator (random serial numbers, RSNv3): Dogtag '
-              'keeps no number ranges for this repository, so there is '
-              'nothing to check.')
-
-
-class RangeCheck(DogtagCheck):
-    """Walks the repositories of this server, reporting those it cannot use."""
-
-    def check_database(self, database, deadline):
-        for skipped, item in self.sequential_repositories(database):
-            if skipped is not None:
-                yield skipped
-            else:
-                yield from self.check_repository(database, *item, deadline)
-
-    def check_repository(self, database, repo, fields, deadline):
-        raise NotImplementedError
-
-    def sequential_repositories(self, database):
-        """Yield results for repositories to skip, then (repo, fields) pairs."""
-        for key, repo in repositories(database):
-            if isinstance(repo, Finding):
-                yield self.result(constants.ERROR, key, repo.msg,
-                                  **repo.fields), None
-                continue
-            fields = repo.fields()
-            fields['pki_version'] = database.pki_version_text
-            if not repo.sequential:
-                yield self.result(constants.SUCCESS, key, RANDOM_MSG,
-                                  **fields), None
-                continue
-            yield None, (repo, fields)
-
-    def lookup(self, repo, fields):
-        """Dogtag's answer, or the result that explains why there is none."""
-        try:
-            return self.context.lookup(repo), None
-        except BadValue as bad:
-            return None, self.result(
-                constants.ERROR, repo.key,
-                'Dogtag\'s last-number lookup reads {bad_value} in {bad_dn}: '
-                'expected a length-prefixed decimal number in {attribute}. '
-                'Dogtag fails to start its number generator on such a value. '
-                'Correct the value or remove the entry.',
-                bad_dn=bad.dn, bad_value=bad.value,
-                attribute=repo.kind.attribute, **fields)
-        except DirectoryError as e:
-            return None, self.result(
-                constants.ERROR, repo.key,
-                'Could not repeat Dogtag\'s last-number lookup in '
-                '{container}: {error}. Expected the search to succeed as it '
-                'does for Dogtag at start-up. Check the 389-DS errors log.',
-                error=e.error, **fields)
+from ipahealthcheck_dogtag.lookup import uses_sorted_search
+from ipahealthcheck_dogtag.plugin import registry
 
 
 @registry

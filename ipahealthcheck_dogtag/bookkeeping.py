@@ -1,0 +1,114 @@
+"""What the directory records of range allocations: nextRange and pkiRange.
+
+When a server's active and standby ranges run low, Dogtag reads `nextRange`
+N, writes N + increment back, records `cn=N,<range container>` (beginRange
+N, endRange, host, SecurePort) and takes [N, N + increment - 1] as its new
+standby range. Only such allocations are recorded: a master's initial range
+and the ranges a clone receives from its master (taken from the end of the
+master's range) have no entry. Entries of removed servers stay on purpose.
+
+The radix trap, for certificate serial numbers and KRA key IDs under the
+SSNv1 (`legacy`) generator, whose CS.cfg values are hexadecimal:
+
+- LDAP values (nextRange, beginRange, endRange) are decimal strings, and
+  Dogtag compares them among themselves as decimal numbers.
+- But the standby range it takes is parse(N's digits, 16): the digits of
+  `cn`/`beginRange` are the digits of the owner's CS.cfg nextBegin, so the
+  real first number is the hex reading of beginRange.
+- The end depends on the PKI that made the allocation. Up to 10.10 the
+  increment's digits were added as a decimal number, so endRange's digits
+  are also the CS.cfg nextEnd digits (hex reading again; with IPA's
+  increment `10000000`: 10000001..20000000 in both places). From 10.11 the
+  increment is the real (hex-read) number added in decimal: endRange =
+  beginRange + 268435456 - 1 = 278435456, whose digits mean nothing in hex;
+  the real range is [hex(beginRange), hex(beginRange) + increment - 1].
+  An entry tells which rule made it: its decimal size endRange - beginRange
+  + 1 is the increment's digits read as decimal (<= 10.10) or the real
+  increment (>= 10.11).
+
+Request IDs and replica IDs are decimal everywhere, and SSNv2 (`legacy2`)
+writes consistent decimal values: there an entry's numbers are real.
+"""
+
+import ldap
+
+from ipahealthcheck_dogtag.numbers import NumberError
+
+RULE_DECIMAL = 'decimal'
+RULE_UP_TO_10_10 = 'hex digits, end as written (PKI <= 10.10)'
+RULE_FROM_10_11 = 'hex digits, end from the size (PKI >= 10.11)'
+
+
+def _text(attrs, name):
+    values = attrs.get(name)
+    return values[0].decode('utf-8', 'replace').strip() if values else None
+
+
+def _decimal(text):
+    if not text or not text.isdigit():
+        raise NumberError('%r is not a decimal number' % text)
+    return int(text)
+
+
+class Recorded:
+    """One pkiRange entry and the real numbers it stands for."""
+
+    def __init__(self, dn, host, port, begin_text, end_text, extent):
+        self.dn = dn
+        self.host = host
+        self.port = port
+        self.begin_text = begin_text
+        self.end_text = end_text
+        self.begin, self.end, self.rule = extent
+
+    def fields(self):
+        return {'dn': self.dn, 'host': self.host, 'begin': str(self.begin),
+                'end': str(self.end), 'ldap': '%s..%s' % (
+                    self.begin_text, self.end_text), 'rule': self.rule}
+
+
+def real_extent(repo, begin_text, end_text, increment_text):
+    """(first, last, rule): the real numbers of a recorded range."""
+    begin, end = _decimal(begin_text), _decimal(end_text)
+    if not repo.hex_digits_in_ldap:
+        return begin, end, RULE_DECIMAL
+    first = int(begin_text, 16)         # the owner's CS.cfg digits
+    size = end - begin + 1              # computed by Dogtag in decimal
+    if increment_text and increment_text.isdigit() and \
+            size == int(increment_text, 10):
+        return first, int(end_text, 16), RULE_UP_TO_10_10
+    return first, first + size - 1, RULE_FROM_10_11
+
+
+def recorded_ranges(directory, repo):
+    """([Recorded], [DNs of unreadable entries]) under the range container."""
+    entries, _ = directory.search(
+        repo.range_container, '(objectClass=pkiRange)',
+        ['beginRange', 'endRange', 'host', 'SecurePort'],
+        scope=ldap.SCOPE_ONELEVEL)
+    increment_text = repo.subsystem.get(
+        'dbs.%sIncrement' % repo.kind.prefix.lower())
+    recorded, unreadable = [], []
+    for dn, attrs in entries:
+        begin, end = _text(attrs, 'beginrange'), _text(attrs, 'endrange')
+        try:
+            extent = real_extent(repo, begin, end, increment_text)
+        except NumberError:
+            unreadable.append(dn)
+            continue
+        recorded.append(Recorded(dn, (_text(attrs, 'host') or '').lower(),
+                                 _text(attrs, 'secureport'), begin, end,
+                                 extent))
+    return sorted(recorded, key=lambda r: r.begin), unreadable
+
+
+def next_range(directory, repo):
+    """The nextRange text, or None when the entry or the value is missing."""
+    attrs = directory.entry(repo.next_range_dn, ['nextRange'])
+    return _text(attrs or {}, 'nextrange')
+
+
+def next_range_start(repo, text):
+    """The real first number of the next allocation from nextRange."""
+    value = _decimal(text)
+    return int(text, 16) if repo.hex_digits_in_ldap else value

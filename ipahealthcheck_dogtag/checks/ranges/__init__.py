@@ -1,0 +1,1 @@
+"""Source `dogtag.ranges`: Dogtag's number ranges, one module per concern."""
