@@ -348,6 +348,11 @@ CA_DEFAULTS = {
     'dbs.requestIncrement': '10000000',
     'dbs.serialLowWaterMark': '2000000',
     'dbs.requestLowWaterMark': '2000000',
+    'dbs.serialCloneTransferNumber': '10000',
+    'dbs.requestCloneTransferNumber': '10000',
+    'dbs.replicaIncrement': '100',
+    'dbs.replicaLowWaterMark': '20',
+    'dbs.replicaCloneTransferNumber': '5',
     'dbs.enableSerialManagement': 'true',
 }
 KRA_DEFAULTS = dict(CA_DEFAULTS, **{

@@ -1,0 +1,277 @@
+"""Range bookkeeping on a real 389-DS: CS.cfg ranges of simulated servers
+against nextRange and the pkiRange records, under both radix rules and both
+SSNv1 (legacy) and SSNv2 (legacy2)."""
+
+import pytest
+
+from conftest import by_key
+
+SOURCE = 'dogtag.ranges'
+CHECKS = ('RangeConfigCheck', 'RangeDepletionCheck', 'CloneTransferCheck',
+          'NextRangeCheck', 'RangeOverlapCheck')
+ME = 'ipa.example.test'           # machineName in the sandbox CS.cfg
+CERTS = 'ou=certificateRepository'
+REQUESTS = 'ou=requests'
+
+
+def bookkeeping(scenario):
+    results = scenario.run()
+    return {check: by_key(results, check) for check in CHECKS}
+
+
+def build(scenario, ranges=(), **cfg):
+    """A CA with a few records, IPA's defaults, `ranges` recorded in LDAP
+    as (container rdn, begin, end, host), and CS.cfg overrides."""
+    scenario.build(certs=range(1, 11), ca_requests=range(1, 11), kra=False,
+                   vlv=())
+    conn = scenario.ds.connect()
+    try:
+        for rdn, begin, end, host in ranges:
+            scenario.tree.add_range(conn, rdn, begin, end, host)
+    finally:
+        conn.unbind_s()
+    scenario.write_cs_cfg(**cfg)
+    return scenario
+
+
+def test_ipa_defaults_are_quiet(scenario):
+    """A master as ipa-server-install leaves it: 1..10000000 (hex for
+    serials), nextRange 10000001, replica IDs 1..100 and nextRange 1000."""
+    found = bookkeeping(build(scenario, dbs__enableSerialManagement='false'))
+    for check, results in found.items():
+        assert set(results) == {'ca.certificates', 'ca.requests',
+                                'ca.replica_ids'}, check
+        for key, result in results.items():
+            assert result['result'] == 'SUCCESS', (check, key, result['text'])
+            assert result['kw']['server'] == ME
+    certs = found['NextRangeCheck']['ca.certificates']['kw']
+    assert certs['next_range'] == '10000001'
+    assert certs['next_range_start'] == str(0x10000001)
+    assert certs['range_cfg'] == '1..10000000'
+    assert certs['range_end'] == str(0x10000000)
+
+
+def test_clone_with_a_delegated_range_and_its_own_standby(scenario):
+    """A replica: its active range came from the end of the master's range
+    (no LDAP record), its standby range from nextRange (recorded for it,
+    PKI >= 10.11 arithmetic), nextRange moved on to 278435457."""
+    build(scenario,
+          ranges=[(CERTS, 10000001, 278435456, ME),
+                  (REQUESTS, 10000001, 20000000, ME)],
+          dbs__beginSerialNumber='fff0001', dbs__endSerialNumber='10000000',
+          dbs__nextBeginSerialNumber='10000001',
+          dbs__nextEndSerialNumber='20000000',
+          dbs__beginRequestNumber='1', dbs__endRequestNumber='10000',
+          dbs__nextBeginRequestNumber='10000001',
+          dbs__nextEndRequestNumber='20000000',
+          dbs__serialCloneTransferNumber='10000',
+          dbs__requestCloneTransferNumber='10000')
+    conn = scenario.ds.connect()
+    try:
+        for dn, value in ((scenario.tree.certs, b'278435457'),
+                          (scenario.tree.ca_requests, b'20000001')):
+            conn.modify_s(dn, [(2, 'nextRange', [value])])
+    finally:
+        conn.unbind_s()
+    found = bookkeeping(scenario)
+    for check, results in found.items():
+        for key, result in results.items():
+            assert result['result'] == 'SUCCESS', (check, key, result['text'])
+    certs = found['RangeOverlapCheck']['ca.certificates']['kw']
+    assert certs['recorded'][0]['rule'].startswith('hex digits, end from')
+    assert certs['recorded'][0]['end'] == str(0x10000001 + 0x10000000 - 1)
+
+
+def test_overlap_with_another_hosts_allocation_after_10_11(scenario):
+    # Another host got 10000001 (hex) too: a replication race allocated it
+    # twice. Its record was written by PKI >= 10.11.
+    found = bookkeeping(build(
+        scenario, ranges=[(CERTS, 10000001, 278435456, 'other.example.test')],
+        dbs__nextBeginSerialNumber='10000001',
+        dbs__nextEndSerialNumber='20000000'))
+    overlap = found['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'ERROR'
+    assert overlap['kw']['mine'] == 'standby'
+    assert overlap['kw']['other_host'] == 'other.example.test'
+    assert overlap['kw']['other_begin'] == str(0x10000001)
+    assert overlap['kw']['other_end'] == str(0x20000000)
+    assert 'PKI >= 10.11' in overlap['kw']['extent_rule']
+    # and nextRange 10000001 is not above that allocation
+    nxt = found['NextRangeCheck']['ca.certificates']
+    assert nxt['result'] == 'ERROR'
+    assert nxt['kw']['conflicting_host'] == 'other.example.test'
+    assert 'nextRange: 278435457' in nxt['kw']['fix']
+
+
+def test_the_10_10_rule_decides_what_overlaps(scenario):
+    """10000001..20000000 recorded by PKI <= 10.10 means 0x10000001..
+    0x20000000; read with the 10.11 rule it would end at 0x10989680."""
+    found = bookkeeping(build(
+        scenario, ranges=[(CERTS, 10000001, 20000000, 'old.example.test')],
+        dbs__beginSerialNumber='15000000', dbs__endSerialNumber='15ffffff'))
+    overlap = found['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'ERROR'
+    assert overlap['kw']['mine'] == 'active'
+    assert 'PKI <= 10.10' in overlap['kw']['extent_rule']
+    assert overlap['kw']['other_end'] == str(0x20000000)
+
+
+def test_the_10_11_rule_gives_no_false_overlap(scenario):
+    """10000001..278435456 (PKI >= 10.11) ends at 0x20000000, not at
+    0x278435456: a range at 0x30000000 is free."""
+    found = bookkeeping(build(
+        scenario, ranges=[(CERTS, 10000001, 278435456, 'new.example.test')],
+        dbs__beginSerialNumber='30000000', dbs__endSerialNumber='3000ffff'))
+    overlap = found['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'SUCCESS', overlap['text']
+
+
+def test_delegated_range_inside_another_hosts_allocation_is_normal(scenario):
+    # The master owns 0x10000001..0x20000000 (recorded); this clone got the
+    # top 0x10000 of it, the transfer size.
+    found = bookkeeping(build(
+        scenario, ranges=[(CERTS, 10000001, 278435456, 'master.example.test')],
+        dbs__beginSerialNumber='1fff0001', dbs__endSerialNumber='20000000',
+        dbs__serialCloneTransferNumber='10000'))
+    overlap = found['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'SUCCESS', overlap['text']
+    assert overlap['kw']['delegated_from'] == [
+        'cn=10000001,%s,ou=ranges,%s' % (CERTS, scenario.tree.base)]
+
+
+def test_missing_and_low_next_range(scenario):
+    build(scenario, ranges=[(REQUESTS, 10000001, 20000000, 'b.example.test')])
+    conn = scenario.ds.connect()
+    try:
+        conn.modify_s(scenario.tree.certs, [(1, 'nextRange', None)])
+        conn.modify_s(scenario.tree.ca_requests,
+                      [(2, 'nextRange', [b'15000000'])])
+        conn.modify_s('ou=replica,' + scenario.tree.base,
+                      [(2, 'nextRange', [b'50'])])
+    finally:
+        conn.unbind_s()
+    found = bookkeeping(scenario)['NextRangeCheck']
+    missing = found['ca.certificates']
+    assert missing['result'] == 'ERROR'           # serial management is on
+    assert missing['kw']['next_range'] is None
+    assert 'nextRange: 10000001' in missing['kw']['fix']
+    below = found['ca.requests']
+    assert below['result'] == 'ERROR'
+    assert below['kw']['conflicting_end'] == '20000000'
+    assert 'nextRange: 20000001' in below['kw']['fix']
+    inside = found['ca.replica_ids']
+    assert inside['result'] == 'ERROR'
+    assert inside['kw']['next_range_start'] == '50'
+    assert 'inside this server' in inside['text']
+    assert 'nextRange: 101' in inside['kw']['fix']
+
+
+def test_missing_next_range_without_serial_management_warns(scenario):
+    build(scenario, dbs__enableSerialManagement='false')
+    conn = scenario.ds.connect()
+    try:
+        conn.modify_s(scenario.tree.certs, [(1, 'nextRange', None)])
+    finally:
+        conn.unbind_s()
+    found = bookkeeping(scenario)['NextRangeCheck']['ca.certificates']
+    assert found['result'] == 'WARNING'
+
+
+def test_depleted_ranges(scenario):
+    # Requests: 10 used of 1..10, no standby, serial management off: stop.
+    # Certificates: 0x10 used of 1..0x20, low-water 0x40: running low.
+    found = bookkeeping(build(
+        scenario, dbs__enableSerialManagement='false',
+        dbs__endRequestNumber='10', dbs__endSerialNumber='20',
+        dbs__serialLowWaterMark='40'))['RangeDepletionCheck']
+    requests = found['ca.requests']
+    assert requests['result'] == 'ERROR'
+    assert requests['kw']['left_in_range'] == '0'
+    assert 'Serial management is off' in requests['text']
+    certs = found['ca.certificates']
+    assert certs['result'] == 'WARNING'
+    assert (certs['kw']['left_in_range'], certs['kw']['low_water_mark']) == (
+        str(0x20 - 10), str(0x40))
+    assert 'issuance will stop at the end of the range' in certs['text']
+    # With serial management on, the same shortage means no range came.
+    scenario.write_cs_cfg(dbs__endSerialNumber='20',
+                          dbs__serialLowWaterMark='40')
+    certs = bookkeeping(scenario)['RangeDepletionCheck']['ca.certificates']
+    assert certs['result'] == 'WARNING'
+    assert 'should already have allocated' in certs['text']
+
+
+def test_clone_transfer_condition_of_ticket_3055(scenario):
+    # Requests 1..15 with 10 used: 5 left, transfer size 10, no standby.
+    # Replica IDs 96..100: 4 left after the begin, transfer size 4.
+    found = bookkeeping(build(
+        scenario, dbs__endRequestNumber='15',
+        dbs__requestCloneTransferNumber='10',
+        dbs__beginReplicaNumber='96', dbs__replicaCloneTransferNumber='4'))
+    found = found['CloneTransferCheck']
+    requests = found['ca.requests']
+    assert requests['result'] == 'WARNING'
+    assert 'fails with a server error' in requests['text']
+    assert requests['kw']['transfer_size'] == '10'
+    replicas = found['ca.replica_ids']
+    assert replicas['result'] == 'WARNING'
+    assert 'takes every remaining number' in replicas['text']
+    assert found['ca.certificates']['result'] == 'SUCCESS'
+    # A big enough standby range is where the transfer comes from: quiet.
+    scenario.write_cs_cfg(dbs__endRequestNumber='15',
+                          dbs__requestCloneTransferNumber='10',
+                          dbs__nextBeginRequestNumber='1000',
+                          dbs__nextEndRequestNumber='2000')
+    found = bookkeeping(scenario)['CloneTransferCheck']
+    assert found['ca.requests']['result'] == 'SUCCESS'
+
+
+def test_standby_range_that_does_not_follow(scenario):
+    found = bookkeeping(build(
+        scenario, dbs__nextBeginRequestNumber='5000',
+        dbs__nextEndRequestNumber='6000'))['RangeConfigCheck']
+    assert found['ca.requests']['result'] == 'ERROR'
+    assert 'does not follow' in found['ca.requests']['text']
+    scenario.write_cs_cfg(dbs__beginRequestNumber='500',
+                          dbs__endRequestNumber='400')
+    found = bookkeeping(scenario)['RangeConfigCheck']
+    assert 'ends before it begins' in found['ca.requests']['text']
+
+
+def test_legacy2_keeps_its_books_in_ranges_v2(scenario):
+    build(scenario, dbs__cert__id__generator='legacy2',
+          dbs__beginSerialNumber='0x1', dbs__endSerialNumber='0x10000000',
+          dbs__nextBeginSerialNumber='0x10000001',
+          dbs__nextEndSerialNumber='0x20000000')
+    scenario.pki_version = '11.6.0'
+    conn = scenario.ds.connect()
+    try:
+        scenario.tree.create_ranges_v2(conn, {CERTS: 536870913})
+        # SSNv2 records real numbers in decimal: 0x10000001..0x20000000.
+        scenario.tree.add_range(conn, CERTS, 268435457, 536870912, ME,
+                                v2=True)
+        scenario.tree.add_range(conn, CERTS, 536870913, 805306368,
+                                'other.example.test', v2=True)
+    finally:
+        conn.unbind_s()
+    found = bookkeeping(scenario)
+    nxt = found['NextRangeCheck']['ca.certificates']
+    assert nxt['kw']['next_range_dn'].startswith(CERTS + ',ou=ranges_v2,')
+    assert nxt['result'] == 'ERROR'     # 536870913 <= other's end
+    assert nxt['kw']['conflicting_host'] == 'other.example.test'
+    overlap = found['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'SUCCESS', overlap['text']
+    assert overlap['kw']['recorded'][1]['rule'] == 'decimal'
+
+
+@pytest.mark.parametrize('setting', ['dbs.serialLowWaterMark',
+                                     'dbs.serialCloneTransferNumber'])
+def test_malformed_bookkeeping_setting(scenario, setting):
+    build(scenario, **{setting.replace('.', '__'): 'lots'})
+    found = bookkeeping(scenario)
+    check = 'RangeDepletionCheck' if 'LowWater' in setting else \
+        'CloneTransferCheck'
+    result = found[check]['ca.certificates']
+    assert result['result'] == 'ERROR'
+    assert result['kw']['property'] == setting
+    assert result['kw']['value'] == 'lots'
