@@ -1,0 +1,129 @@
+"""dogtag-clustercheck over a directory of per-server healthcheck JSON."""
+
+import json
+import os
+import subprocess
+import sys
+
+from sandbox import cadb
+
+BIN = os.path.dirname(sys.executable)
+
+
+def clustercheck(directory, *args):
+    done = subprocess.run(
+        [os.path.join(BIN, 'dogtag-clustercheck'), str(directory)] +
+        list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, timeout=120)
+    return done
+
+
+def by_check(results):
+    found = {}
+    for r in results:
+        found.setdefault(r['check'], {})[r['kw']['key']] = r
+    return found
+
+
+def test_reports_of_real_servers(scenario, tmp_path):
+    """Three CA servers of one topology: a delegated to b, c was given a
+    range that overlaps a's. Their reports come from real runs; one report
+    is malformed and one listed server sent none."""
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 6), kra=False,
+                   vlv=())
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    servers = {
+        'a.example.test': dict(dbs__endSerialNumber='ffeffff',
+                               dbs__endRequestNumber='9990000',
+                               dbs__endReplicaNumber='50'),
+        'b.example.test': dict(dbs__beginSerialNumber='fff0000',
+                               dbs__endSerialNumber='10000000',
+                               dbs__beginRequestNumber='9990001',
+                               dbs__beginReplicaNumber='51',
+                               dbs__endReplicaNumber='75'),
+        'c.example.test': dict(dbs__beginSerialNumber='8000000',
+                               dbs__endSerialNumber='8ffffff',
+                               dbs__beginRequestNumber='20000001',
+                               dbs__endRequestNumber='30000000',
+                               dbs__beginReplicaNumber='76'),
+    }
+    for host, cfg in servers.items():
+        instance = str(tmp_path / host / 'pki-tomcat')
+        scenario.tree.write_cs_cfg(instance, machineName=host, **cfg)
+        conf = cadb.write_healthcheck_conf(str(tmp_path / (host + '.conf')),
+                                           instance, scenario.ds, '11.5.0')
+        subprocess.run([os.path.join(BIN, 'dogtag-healthcheck'), '--config',
+                        conf, '--output-file', str(reports / (host + '.json'))],
+                       check=False, timeout=300)
+    # ipa-healthcheck adds its meta checks; one lists every IPA server.
+    first = reports / 'a.example.test.json'
+    records = json.loads(first.read_text())
+    records.append({'source': 'ipahealthcheck.ipa.meta',
+                    'check': 'IPAMetaCheck', 'result': 'SUCCESS',
+                    'kw': {'masters': ['a.example.test', 'b.example.test',
+                                       'c.example.test', 'e.example.test']}})
+    first.write_text(json.dumps(records))
+    (reports / 'd.example.test.json').write_text('{"truncated": ')
+
+    done = clustercheck(reports, '--output-type', 'json')
+    assert done.returncode == 1, done.stderr
+    found = by_check(json.loads(done.stdout))
+
+    clash = found['RangeOwnershipCheck']
+    assert clash['ca.certificates:a.example.test:c.example.test'][
+        'result'] == 'ERROR'
+    kw = clash['ca.certificates:a.example.test:c.example.test']['kw']
+    assert (kw['first'], kw['last']) == (str(0x8000000), str(0x8ffffff))
+    assert clash['ca.requests']['result'] == 'SUCCESS'
+    assert clash['ca.replica_ids']['result'] == 'SUCCESS'
+    assert clash['ca.requests']['kw']['servers'] == 3
+    assert not any(k.startswith('ca.certificates:a.example.test:b')
+                   for k in clash)
+
+    assert found['InputCheck']['d.example.test.json']['result'] == 'ERROR'
+    assert 'not JSON' in found['InputCheck']['d.example.test.json']['kw'][
+        'problem']
+    assert found['InputCheck']['inputs']['kw']['servers'] == 3
+    missing = found['MissingRangesCheck']
+    assert set(missing) == {'e.example.test'}
+    rows = found['ServerFindingsCheck']
+    assert set(rows) == set(servers)
+    assert rows['b.example.test']['kw']['ranges']['ca.certificates'] == [
+        ['active', str(0xfff0000), str(0x10000000)]]
+
+    table = clustercheck(reports).stdout
+    assert table.splitlines()[0].split() == ['SERVER', 'ERRORS', 'WARNINGS',
+                                             'FINDINGS']
+    assert any(line.startswith('c.example.test ') for line in
+               table.splitlines())
+    assert 'both own ca.certificates numbers' in table
+
+
+def test_sixty_servers(tmp_path):
+    """60 reports of a topology with a million-certificate-sized range each
+    (JSON only); two servers were given the same range."""
+    size = 0x1000000
+    for n in range(60):
+        begin = 1 + n * size if n != 59 else 1 + 7 * size
+        records = [{'source': 'dogtag.ranges', 'check': 'RangeConfigCheck',
+                    'result': 'SUCCESS',
+                    'kw': {'key': 'ca.certificates',
+                           'server': 'ca%02d.example.test' % n,
+                           'range_begin': str(begin),
+                           'range_end': str(begin + size - 1)}}]
+        (tmp_path / ('ca%02d.json' % n)).write_text(json.dumps(records))
+    done = clustercheck(tmp_path, '--output-type', 'json',
+                        '--failures-only')
+    assert done.returncode == 1
+    results = json.loads(done.stdout)
+    assert [(r['check'], r['kw']['key']) for r in results] == [
+        ('RangeOwnershipCheck',
+         'ca.certificates:ca07.example.test:ca59.example.test')]
+
+
+def test_unusable_directory(tmp_path):
+    done = clustercheck(tmp_path / 'nowhere', '--output-type', 'human')
+    assert done.returncode == 1
+    assert 'CRITICAL: dogtag.cluster.InputCheck.directory: Cannot list' in \
+        done.stdout
