@@ -84,12 +84,10 @@ class Context:
 
 class DogtagRegistry(Registry):
     def initialize(self, framework, config, options=None):
-        # Never raise: since ipahealthcheck 0.10 our checks run anyway, and
-        # each reports its own problem as a result.
-        try:
-            super().initialize(framework, config, options)
-        except Exception:               # pragma: no cover - defensive
-            self.config = config
+        # Nothing here may raise (since ipahealthcheck 0.10 our checks run
+        # anyway): discovery waits for the first check, which reports its
+        # problems as results.
+        super().initialize(framework, config, options)
         self.settings = Settings(config)
         self.context = Context(self.settings)
 

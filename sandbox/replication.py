@@ -40,7 +40,9 @@ def enable_supplier(ds, replica_id):
         add(conn, REPLICA_DN, objectClass=['top', 'nsds5Replica'],
             cn='replica', nsDS5ReplicaRoot=SUFFIX, nsDS5ReplicaType='3',
             nsDS5Flags='1', nsDS5ReplicaId=str(replica_id),
-            nsDS5ReplicaBindDN=MANAGER_DN)
+            nsDS5ReplicaBindDN=MANAGER_DN,
+            # Retry a peer that was down within seconds, not minutes.
+            nsds5ReplicaBackoffMin='1', nsds5ReplicaBackoffMax='3')
     finally:
         conn.unbind_s()
 
