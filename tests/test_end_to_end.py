@@ -74,6 +74,11 @@ def test_ipa_healthcheck_discovers_the_plugin(stale):
     assert len(results) == 2
     assert all(r['result'] == 'ERROR' for r in results)
 
+    done = ipa_healthcheck(stale, '--source', 'dogtag.ranges',
+                           '--output-type', 'prometheus')
+    assert done.returncode == 1
+    assert 'ipa_healthcheck{result="ERROR"} 2' in done.stdout
+
     done = ipa_healthcheck(stale, '--source', 'dogtag', '--check',
                            'LastNumberCheck', '--output-type', 'human')
     assert done.returncode == 1

@@ -67,8 +67,10 @@ class AgreementCheck(ReplicationCheck):
             fields['fix'] = fix
             return self.result(
                 level, key, 'The agreement {agreement} replicates to '
-                '{peer}, but ' + why + '. Its status: {last_update_status}. '
-                'Fix: {fix}.', **fields)
+                '{peer}, but ' + why + '. Its status: {last_update_status} '
+                '(last success: {last_success_text}). Fix: {fix}.',
+                last_success_text=fields['last_success'] or
+                'none since the 389-DS start', **fields)
         if not agreement.enabled:
             fields['fix'] = fixes.agreement_enable(database, agreement)
             return self.result(
