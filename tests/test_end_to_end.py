@@ -64,8 +64,12 @@ def test_dogtag_healthcheck_reports_the_fault_as_json(stale):
 def test_ipa_healthcheck_discovers_the_plugin(stale):
     done = ipa_healthcheck(stale, '--list-sources')
     assert done.returncode == 0, done.stderr
-    assert 'dogtag.ranges' in done.stdout.split()
-    assert 'LastNumberCheck' in done.stdout.split()
+    listed = done.stdout.split()
+    for name in ('dogtag.ranges', 'dogtag.replication', 'dogtag.accounts',
+                 'LastNumberCheck', 'VLVIndexCheck', 'NextRangeCheck',
+                 'AgreementCheck', 'TemporaryAdminCheck'):
+        assert name in listed
+    assert not any(n.startswith('ipahealthcheck_dogtag') for n in listed)
 
     done = ipa_healthcheck(stale, '--source', 'dogtag.ranges',
                            '--failures-only')
@@ -98,6 +102,15 @@ def test_excludes_and_healthy_exit_code(stale, ds):
                 stale.config_path], stale.instance_dir)
     assert done.returncode == 0, done.stdout
     assert all(r['result'] == 'SUCCESS' for r in json.loads(done.stdout))
+
+    # [excludes] source= keeps a whole source from running.
+    stale.config()
+    with open(stale.config_path, 'a') as f:
+        f.write('[excludes]\nsource = dogtag.ranges\n')
+    done = run([os.path.join(BIN, 'dogtag-healthcheck'), '--config',
+                stale.config_path], stale.instance_dir)
+    sources = {r['source'] for r in json.loads(done.stdout)}
+    assert sources == {'dogtag.replication', 'dogtag.accounts'}
 
     ds.reindex(vlv_indexes=stale.tree.vlv_index_names(['allCerts']))
     done = dogtag_healthcheck(stale, '--output-type', 'human', '--all')
