@@ -47,9 +47,24 @@ def _lower(attrs):
 
 
 class Directory:
-    def __init__(self, uri):
+    def __init__(self, uri, op_timeout=None):
         self.uri = uri
+        # Seconds one operation may take (None: no limit), so that a slow
+        # server becomes a result rather than the framework's bare alarm.
+        self.op_timeout = op_timeout
         self._conn = None
+
+    def _wait(self, conn, msgid, what, **kw):
+        try:
+            return conn.result3(msgid, timeout=self.op_timeout or -1, **kw)
+        except ldap.TIMEOUT:
+            try:
+                conn.abandon(msgid)
+            except ldap.LDAPError:
+                pass
+            raise DirectoryError(what, 'no answer within %s s; raise timeout '
+                                 'in the healthcheck configuration'
+                                 % self.op_timeout)
 
     def connect(self):
         if self._conn is None:
@@ -79,7 +94,7 @@ class Directory:
             msgid = conn.search_ext(base, scope, filterstr, attrs,
                                     serverctrls=controls,
                                     sizelimit=sizelimit, timeout=timelimit)
-            _, data, _, ctrls = conn.result3(msgid)
+            _, data, _, ctrls = self._wait(conn, msgid, what)
         except ldap.NO_SUCH_OBJECT:
             return [], []
         except ldap.LDAPError as e:
@@ -105,7 +120,8 @@ class Directory:
             msgid = conn.search_ext(base, scope, filterstr, attrs,
                                     sizelimit=sizelimit, timeout=timelimit)
             while True:
-                rtype, data, _, _ = conn.result3(msgid, all=0)
+                rtype, data, _, _ = self._wait(
+                    conn, msgid, 'searching %s' % base, all=0)
                 if rtype == ldap.RES_SEARCH_RESULT:
                     break
                 found.extend((dn, _lower(a)) for dn, a in data if dn)

@@ -1,6 +1,5 @@
 """The registry, the per-run context the checks share, and their base class."""
 
-import logging
 import time
 
 from ipahealthcheck.core import constants
@@ -10,8 +9,6 @@ from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import Directory, DirectoryError
 from ipahealthcheck_dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag import truth, vlv
-
-logger = logging.getLogger(__name__)
 
 # Share of the framework's per-check `timeout` our scans may use, so that a
 # check reports what it proved instead of being killed by the alarm.
@@ -49,7 +46,10 @@ class Context:
         if self._connect_error is not None:
             raise self._connect_error
         if self._directory is None:
-            directory = Directory(self.database().ldap_uri)
+            timeout = self.settings.timeout
+            directory = Directory(self.database().ldap_uri,
+                                  timeout * BUDGET_SHARE if timeout > 0
+                                  else None)
             try:
                 directory.connect()
             except DirectoryError as e:
@@ -124,8 +124,17 @@ class DogtagCheck(Plugin):
     def check(self):
         started = self.now()
         database = yield from self.preflight()
-        if database is not None:
+        if database is None:
+            return
+        try:
             yield from self.check_database(database, self.deadline(started))
+        except DirectoryError as e:
+            # A server that fails mid-check: a result, not a traceback.
+            yield self.result(
+                constants.ERROR, 'ldap', 'Reading the CA database at {uri} '
+                'failed while {what}: {error}. Check that the local 389 '
+                'Directory Server runs and answers, and its errors log.',
+                uri=database.ldap_uri, what=e.what, error=e.error)
 
     def check_database(self, database, deadline):
         """Yield the check's results for a usable CA database."""

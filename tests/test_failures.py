@@ -4,6 +4,7 @@ import os
 import time
 
 import ldap
+import ldap.ldapobject
 import pytest
 
 from ipahealthcheck.core.config import Config
@@ -206,3 +207,19 @@ def test_malformed_number_in_dogtags_window(scenario, mocker, value):
     assert certs['result'] == 'ERROR'
     assert certs['kw']['bad_dn'] == 'cn=4,x'
     assert certs['kw']['bad_value'] == value
+
+
+def test_server_that_stops_answering(scenario, mocker):
+    """Every check turns an LDAP time-out into a result."""
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
+    config = scenario.config()
+    mocker.patch.object(ldap.ldapobject.SimpleLDAPObject, 'result3',
+                        side_effect=ldap.TIMEOUT)
+    results = run_checks(config)
+    # Every check that reads the directory says so; RangeConfigCheck reads
+    # only CS.cfg.
+    erroring = {r['check'] for r in results if r['result'] == 'ERROR'}
+    assert erroring == {p.__name__ for p in registry.plugins} - {
+        'RangeConfigCheck'}
+    assert all('no answer within 7.5 s' in r['kw']['error']
+               for r in results if 'error' in r['kw'])
