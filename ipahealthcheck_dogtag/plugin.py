@@ -8,7 +8,7 @@ from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import Directory, DirectoryError
 from ipahealthcheck_dogtag.lookup import BadValue, dogtag_lookup
-from ipahealthcheck_dogtag import truth, vlv
+from ipahealthcheck_dogtag import bookkeeping, truth, vlv
 
 # Share of the framework's per-check `timeout` our scans may use, so that a
 # check reports what it proved instead of being killed by the alarm.
@@ -30,6 +30,7 @@ class Context:
         self._lookups = {}
         self._scans = {}
         self._vlv = {}
+        self._recorded = {}
 
     def database(self):
         """CADatabase or NoCA; raises Finding (remembered) when unusable."""
@@ -74,6 +75,13 @@ class Context:
             self._scans[repo.key] = truth.scan(self.directory(), repo, last,
                                                deadline)
         return self._scans[repo.key]
+
+    def recorded_ranges(self, repo):
+        """The allocations recorded for a repository (read once a run)."""
+        if repo.key not in self._recorded:
+            self._recorded[repo.key] = bookkeeping.recorded_ranges(
+                self.directory(), repo)
+        return self._recorded[repo.key]
 
     def vlv_definitions(self, backend):
         if backend not in self._vlv:

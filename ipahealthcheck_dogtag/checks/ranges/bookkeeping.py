@@ -183,7 +183,7 @@ class NextRangeCheck(BookkeepingCheck):
     def judge(self, database, repo, fields):
         directory = self.context.directory()
         text = bookkeeping.next_range(directory, repo)
-        recorded, unreadable = bookkeeping.recorded_ranges(directory, repo)
+        recorded, unreadable = self.context.recorded_ranges(repo)
         fields.update(next_range=text, next_range_dn=repo.next_range_dn,
                       range_container=repo.range_container,
                       recorded_ranges=len(recorded),
@@ -277,8 +277,7 @@ class RangeOverlapCheck(BookkeepingCheck):
     """Do this server's ranges overlap what other hosts were allocated?"""
 
     def judge(self, database, repo, fields):
-        recorded, _ = bookkeeping.recorded_ranges(self.context.directory(),
-                                                  repo)
+        recorded, _ = self.context.recorded_ranges(repo)
         local = (fields.get('server') or database.hostname or '').lower()
         transfer = repo.setting('CloneTransferNumber')
         fields['recorded'] = [r.fields() for r in recorded]
