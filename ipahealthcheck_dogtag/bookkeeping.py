@@ -102,6 +102,22 @@ def recorded_ranges(directory, repo):
     return sorted(recorded, key=lambda r: r.begin), unreadable
 
 
+def conflicts(directory, repo):
+    """Replication conflict entries among the range records: the same range
+    allocated on two servers before either saw the other's record. 389-DS
+    hides them as ldapsubentries, which only a filter that names that class
+    finds (Dogtag's own conflict search does not name it).
+    [(dn, host, beginRange, endRange, nsds5ReplConflict)]"""
+    entries, _ = directory.search(
+        repo.range_container,
+        '(&(objectClass=ldapsubentry)(nsds5ReplConflict=*))',
+        ['host', 'beginRange', 'endRange', 'nsds5ReplConflict'],
+        scope=ldap.SCOPE_SUBTREE)
+    return [(dn, _text(a, 'host'), _text(a, 'beginrange'),
+             _text(a, 'endrange'), _text(a, 'nsds5replconflict'))
+            for dn, a in entries]
+
+
 def next_range(directory, repo):
     """The nextRange text, or None when the entry or the value is missing."""
     attrs = directory.entry(repo.next_range_dn, ['nextRange'])

@@ -144,6 +144,46 @@ def test_healthy_agreements_are_quiet(cluster):
     assert ruv['ruv']['kw']['local_replica_id'] == 1
 
 
+def test_range_allocated_twice_is_a_replication_conflict(cluster):
+    """Two servers take the same range before either sees the other's
+    record: 389-DS keeps both, one as a hidden conflict entry."""
+    container = 'ou=requests,ou=ranges,o=ipaca'
+    pairs = ((cluster.a, 'caTo127.0.0.2'), (cluster.b, 'caTo127.0.0.1'))
+
+    def enabled(value):
+        for server, name in pairs:
+            with cluster.connect(server) as conn:
+                conn.modify_s(repl.agreement_dn(name), [
+                    (ldap.MOD_REPLACE, 'nsds5ReplicaEnabled', [value])])
+    assert cluster.run('RangeConflictCheck')['ca.requests'][
+        'result'] == 'SUCCESS'
+    enabled(b'off')
+    for server, host in ((cluster.a, HOSTS[0]), (cluster.b, HOSTS[1])):
+        with cluster.connect(server) as conn:
+            cadb.CATree().add_range(conn, 'ou=requests', 30000001, 40000000,
+                                    host)
+    enabled(b'on')
+
+    def conflicts():
+        with cluster.connect() as conn:
+            return conn.search_s(
+                container, ldap.SCOPE_SUBTREE,
+                '(&(objectClass=ldapsubentry)(nsds5ReplConflict=*))',
+                ['1.1'])
+    assert wait(conflicts, timeout=60)
+    found = cluster.run('RangeConflictCheck')['ca.requests']
+    assert found['result'] == 'ERROR'
+    assert found['kw']['conflict_range'] == '30000001..40000000'
+    assert found['kw']['conflict_dn'].endswith(container)
+    assert 'nsuniqueid' in found['kw']['conflict_dn'].lower()
+    with cluster.connect() as conn:                 # leave no trace
+        for dn, _ in conflicts():
+            conn.delete_s(dn)
+        conn.delete_s('cn=30000001,' + container)
+    assert wait(lambda: cluster.run('RangeConflictCheck')['ca.requests'][
+        'result'] == 'SUCCESS')
+
+
 def test_epoch_after_a_restart_is_not_a_failure(cluster):
     # ca3 goes down and ca1 restarts: the agreement's last success now
     # reads as the epoch, and the next update fails.

@@ -327,3 +327,30 @@ def _delegated(mine, other, transfer):
     inside it and has exactly the transfer size."""
     return (transfer is not None and other.begin <= mine.begin and
             mine.end <= other.end and mine.end - mine.begin + 1 == transfer)
+
+
+@registry
+class RangeConflictCheck(BookkeepingCheck):
+    """Was one range allocated twice, on two servers at once?"""
+
+    def judge(self, database, repo, fields):
+        found = bookkeeping.conflicts(self.context.directory(), repo)
+        fields['range_container'] = repo.range_container
+        if not found:
+            yield self.result(
+                constants.SUCCESS, repo.key, 'No replication conflict among '
+                'the range records under {range_container}.', **fields)
+            return
+        dn, host, begin, end, reason = found[0]
+        fields.update(conflicts=[c[0] for c in found], conflict_dn=dn,
+                      conflict_host=host, conflict_range='%s..%s' % (
+                          begin, end), conflict=reason)
+        yield self.result(
+            constants.ERROR, repo.key, '{range_container} holds '
+            '{count} replication conflict entries, e.g. {conflict_dn} '
+            '(host {conflict_host}, range {conflict_range}: {conflict}): two '
+            'servers allocated the same range before either saw the other\'s '
+            'record, and both may issue its numbers. Fix: find which servers '
+            'hold that range in CS.cfg (dogtag-clustercheck), give all but '
+            'one a fresh range above nextRange with the CAs stopped, then '
+            'delete the conflict entry.', count=len(found), **fields)
