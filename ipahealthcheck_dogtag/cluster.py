@@ -36,6 +36,8 @@ class ServerReport:
         self.findings = []              # (result, source.check.key)
         self.masters = set()
         self.peers = set()
+        self.replica_id = None          # this server's own o=ipaca RID
+        self.ruv = {}                   # replica ID -> host, as it sees it
 
 
 def read_report(path):
@@ -79,6 +81,11 @@ def _take(report, record):
     report.ca = True
     if check == 'AgreementCheck' and result == 'SUCCESS' and kw.get('peer'):
         report.peers.add(str(kw['peer']).lower())
+    if check == 'RUVCheck' and isinstance(kw.get('ruv'), list):
+        report.replica_id = kw.get('local_replica_id')
+        for element in kw['ruv']:
+            if isinstance(element, list) and len(element) == 2:
+                report.ruv[element[0]] = str(element[1]).lower()
     if source == 'dogtag.ranges' and kw.get('server') and \
             report.name is None:
         report.name = str(kw['server']).lower()
@@ -127,14 +134,17 @@ def analyse(directory):
     add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} server '
         'report(s) from {directory}.', servers=len(reports),
         directory=directory)
-    _missing(reports, add)
+    complete = not _missing(reports, add)     # every listed server reported
     _ownership(reports, add)
+    _replica_ids(reports, complete, add)
     for report in sorted(reports, key=lambda r: r.name):
         _table_row(report, add)
     return results
 
 
 def _missing(reports, add):
+    """Report servers whose ranges are unknown; True if some listed
+    server sent no report at all."""
     seen = {r.name for r in reports}
     expected = set()
     for report in reports:
@@ -145,13 +155,43 @@ def _missing(reports, add):
             'its ranges are not recorded anywhere in the input, so overlaps '
             'with it cannot be seen. Collect its healthcheck JSON (its '
             'nightly --output-file) into the directory.', server=server)
+    empty = [r for r in reports if r.ca and not r.ranges]
+    for report in empty:
+        add(constants.ERROR, 'MissingRangesCheck', report.name,
+            'The report of {server} ({file}) has Dogtag results but no '
+            'range: its CS.cfg could not be read or dogtag.ranges was '
+            'excluded. Fix the findings on {server} and collect its '
+            'report again.', server=report.name, file=report.path)
+    return bool(expected - seen)
+
+
+def _replica_ids(reports, complete, add):
+    """Replica IDs in some server's o=ipaca RUV that no server owns: left
+    by a removed server, or by an earlier installation of a host that was
+    installed again (which the local RUVCheck cannot tell)."""
+    owned = {r.replica_id for r in reports if r.replica_id is not None}
+    if not owned:
+        return
+    seen = {}
     for report in reports:
-        if report.ca and not report.ranges:
-            add(constants.ERROR, 'MissingRangesCheck', report.name,
-                'The report of {server} ({file}) has Dogtag results but no '
-                'range: its CS.cfg could not be read or dogtag.ranges was '
-                'excluded. Fix the findings on {server} and collect its '
-                'report again.', server=report.name, file=report.path)
+        for rid, host in report.ruv.items():
+            seen.setdefault(rid, (host, set()))[1].add(report.name)
+    stray = sorted(rid for rid in seen if rid not in owned)
+    for rid in stray:
+        host, holders = seen[rid]
+        add(constants.ERROR if complete else constants.WARNING,
+            'ReplicaIdCheck', 'replica-id-%s' % rid, 'Replica ID {replica_id}'
+            ' ({host}) is in the o=ipaca RUV of {holders} but no server '
+            'reports it as its own' + ('' if complete else ' (some reports '
+                                       'are missing, so it may be theirs)') +
+            ': it is left from a removed server or an earlier installation '
+            'of {host}. Fix: ipa-replica-manage clean-ruv {replica_id} (or '
+            'the cleanallruv task).', replica_id=rid, host=host,
+            holders=', '.join(sorted(holders)))
+    if not stray:
+        add(constants.SUCCESS, 'ReplicaIdCheck', 'ruv', 'Every replica ID in '
+            'the o=ipaca RUVs belongs to a reporting server: {owned}.',
+            owned=', '.join(str(r) for r in sorted(owned)))
 
 
 def _ownership(reports, add):

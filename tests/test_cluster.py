@@ -127,3 +127,33 @@ def test_unusable_directory(tmp_path):
     assert done.returncode == 1
     assert 'CRITICAL: dogtag.cluster.InputCheck.directory: Cannot list' in \
         done.stdout
+
+
+def ruv_report(path, server, rid, ruv):
+    path.write_text(json.dumps([{
+        'source': 'dogtag.replication', 'check': 'RUVCheck',
+        'result': 'SUCCESS', 'kw': {'key': 'ruv', 'local_replica_id': rid,
+                                    'ruv': ruv}}, {
+        'source': 'ipahealthcheck.meta.core', 'check': 'MetaCheck',
+        'result': 'SUCCESS', 'kw': {'key': 'meta', 'fqdn': server}}]))
+
+
+def test_replica_id_of_an_earlier_installation(tmp_path):
+    """b was installed again and got replica ID 5; its old ID 3 lingers in
+    a's RUV, and a's local check cannot tell, since b is a server."""
+    ruv_report(tmp_path / 'a.json', 'a.example.test', 4,
+               [[4, 'a.example.test'], [5, 'b.example.test'],
+                [3, 'b.example.test']])
+    ruv_report(tmp_path / 'b.json', 'b.example.test', 5,
+               [[4, 'a.example.test'], [5, 'b.example.test']])
+    done = clustercheck(tmp_path, '--output-type', 'json')
+    found = by_check(json.loads(done.stdout))['ReplicaIdCheck']
+    assert list(found) == ['replica-id-3']
+    assert found['replica-id-3']['result'] == 'ERROR'
+    assert found['replica-id-3']['kw']['holders'] == 'a.example.test'
+    (tmp_path / 'a.json').unlink()
+    ruv_report(tmp_path / 'a.json', 'a.example.test', 4,
+               [[4, 'a.example.test'], [5, 'b.example.test']])
+    found = by_check(json.loads(clustercheck(
+        tmp_path, '--output-type', 'json').stdout))['ReplicaIdCheck']
+    assert found['ruv']['result'] == 'SUCCESS'

@@ -425,3 +425,31 @@ def test_a_run_performs_no_write(cluster):
         assert write not in operations
     assert cluster.a.audit_log() == audit
     assert os.path.exists(cluster.instance_dir)
+
+
+def test_cluster_report_finds_the_replica_id_nobody_owns(cluster, tmp_path):
+    """The survivors' own reports, side by side: ca3's replica ID 3 stays in
+    the RUV though no server owns it."""
+    import json
+    import subprocess
+    import sys
+    bindir = os.path.dirname(sys.executable)
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    for server, host in ((cluster.a, HOSTS[0]), (cluster.b, HOSTS[1])):
+        instance = str(tmp_path / host / 'pki-tomcat')
+        cadb.CATree().write_cs_cfg(instance, machineName=host)
+        conf = cadb.write_healthcheck_conf(
+            str(tmp_path / (host + '.conf')), instance, server, '11.5.0')
+        subprocess.run([os.path.join(bindir, 'dogtag-healthcheck'),
+                        '--config', conf, '--source', 'dogtag.replication',
+                        '--output-file', str(reports / (host + '.json'))],
+                       timeout=120)
+    done = subprocess.run([os.path.join(bindir, 'dogtag-clustercheck'),
+                           str(reports), '--output-type', 'json'],
+                          stdout=subprocess.PIPE, text=True, timeout=120)
+    found = {(r['check'], r['kw']['key']): r for r in json.loads(done.stdout)}
+    stray = found[('ReplicaIdCheck', 'replica-id-3')]
+    assert stray['result'] == 'ERROR'
+    assert stray['kw']['host'] == '127.0.0.3'
+    assert 'clean-ruv 3' in stray['kw']['msg'].format(**stray['kw'])

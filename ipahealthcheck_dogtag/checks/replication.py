@@ -141,6 +141,11 @@ class RUVCheck(ReplicationCheck):
         local = int(attrs['nsds5replicaid'][0])
         suffix = database.subsystem('ca').basedn
         elements = agreements.ruv(self.context.directory(), suffix)
+        # Every result carries the whole RUV and this server's own replica
+        # ID: with all servers' reports, the cluster report finds replica
+        # IDs that no server owns any more (a host installed again).
+        common = {'suffix': suffix, 'local_replica_id': local,
+                  'ruv': [[rid, host] for rid, host, _ in elements]}
         dangling = 0
         for rid, host, port in elements:
             if rid == local or topology.is_server(host):
@@ -153,13 +158,14 @@ class RUVCheck(ReplicationCheck):
                     'an IPA server' if topology.ipa else
                     'in the security domain') + ' any more (a dangling RUV): '
                 'changelog trimming and replica ID reuse suffer. '
-                'Fix: {fix}.', suffix=suffix, replica_id=rid, host=host,
+                'Fix: {fix}.', replica_id=rid, host=host,
                 port=port, topology=topology.where,
-                fix=fixes.clean_ruv(database, topology, suffix, rid))
+                fix=fixes.clean_ruv(database, topology, suffix, rid),
+                **common)
         if not dangling:
             yield self.result(
                 constants.SUCCESS, 'ruv', 'Every replica ID in the RUV of '
                 '{suffix} belongs to a current server: {replicas}.',
-                suffix=suffix, local_replica_id=local,
                 replicas=', '.join('%d %s' % (rid, host)
-                                   for rid, host, _ in elements) or 'none')
+                                   for rid, host, _ in elements) or 'none',
+                **common)
