@@ -59,14 +59,19 @@ def main(argv):
     print('$ dogtag-healthcheck --config %s %s\n'
           % (config, ' '.join(options)), flush=True)
     code = subprocess.call(command + options)
-    print('\nexit code %d (1: findings, 0: healthy)' % code)
+    print('\ndogtag-healthcheck exit code %d (1: findings, 0: healthy)' % code)
     if keep:
         print('The sandbox stays up: %s\nRun again with: %s' % (
             root, ' '.join(command)))
     else:
         ds.destroy()
         shutil.rmtree(root, ignore_errors=True)
-    return code
+    # The sandbox carries a fault: the demo worked if it was reported.
+    if code != 1:
+        print('The planted stale-index fault was not reported.',
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
