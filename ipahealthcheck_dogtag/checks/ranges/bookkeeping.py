@@ -34,14 +34,23 @@ class BookkeepingCheck(RangeCheck):
     def judge(self, database, repo, fields):
         raise NotImplementedError
 
-    def last_used(self, repo, fields):
-        """(last number used, or None with the result explaining why)."""
-        if not repo.kind.numbered:
+    def usage(self, repo, fields):
+        """(numbers left in the active range, or None with the result that
+        explains why); puts last_used, left_in_range and standby_size in
+        `fields`."""
+        if repo.kind.numbered:
+            answer, problem = self.lookup(repo, fields)
+            if problem is not None:
+                return None, problem
+            last = answer.last
+        else:
             # Dogtag's replica ID repository reads no records: the begin of
             # its range is all it knows as used.
-            return repo.active.begin, None
-        answer, problem = self.lookup(repo, fields)
-        return (answer.last if answer else None), problem
+            last = repo.active.begin
+        left = max(0, repo.active.end - last)
+        fields.update(last_used=str(last), left_in_range=str(left),
+                      standby_size=str(_size(repo.standby)))
+        return left, None
 
 
 def _size(r):
@@ -90,15 +99,12 @@ class RangeDepletionCheck(BookkeepingCheck):
     """Will this server run out of numbers?"""
 
     def judge(self, database, repo, fields):
-        last, problem = self.last_used(repo, fields)
+        left, problem = self.usage(repo, fields)
         if problem is not None:
             yield problem
             return
         low = repo.setting('LowWaterMark')
-        left = max(0, repo.active.end - last)
-        fields.update(last_used=str(last), left_in_range=str(left),
-                      standby_size=str(_size(repo.standby)),
-                      low_water_mark=None if low is None else str(low),
+        fields.update(low_water_mark=None if low is None else str(low),
                       serial_management=repo.serial_management)
         managed = repo.serial_management
         if left == 0 and not repo.standby:
@@ -146,14 +152,11 @@ class CloneTransferCheck(BookkeepingCheck):
 
     def judge(self, database, repo, fields):
         transfer = repo.setting('CloneTransferNumber')
-        last, problem = self.last_used(repo, fields)
+        left, problem = self.usage(repo, fields)
         if problem is not None:
             yield problem
             return
-        left = max(0, repo.active.end - last)
-        fields.update(last_used=str(last), left_in_range=str(left),
-                      standby_size=str(_size(repo.standby)),
-                      transfer_size=None if transfer is None else str(transfer))
+        fields['transfer_size'] = None if transfer is None else str(transfer)
         if transfer is None or left > transfer or \
                 _size(repo.standby) > transfer:
             yield self.result(
