@@ -15,6 +15,13 @@ from ipahealthcheck_dogtag import bookkeeping, truth, vlv
 BUDGET_SHARE = 0.75
 
 
+def budget(settings):
+    """Seconds a check may spend reading, or None when `timeout` is 0."""
+    if settings.timeout <= 0:
+        return None
+    return max(1.0, settings.timeout * BUDGET_SHARE)
+
+
 class Context:
     """Discovery, the LDAP session and results shared by one run's checks.
 
@@ -47,10 +54,8 @@ class Context:
         if self._connect_error is not None:
             raise self._connect_error
         if self._directory is None:
-            timeout = self.settings.timeout
             directory = Directory(self.database().ldap_uri,
-                                  timeout * BUDGET_SHARE if timeout > 0
-                                  else None)
+                                  budget(self.settings))
             try:
                 directory.connect()
             except DirectoryError as e:
@@ -149,10 +154,8 @@ class DogtagCheck(Plugin):
         raise NotImplementedError
 
     def deadline(self, started):
-        timeout = self.context.settings.timeout
-        if timeout <= 0:
-            return None
-        return started + max(1.0, timeout * BUDGET_SHARE)
+        seconds = budget(self.context.settings)
+        return None if seconds is None else started + seconds
 
     def preflight(self):
         """Yield the results that stop a check early; return the database.
