@@ -274,15 +274,15 @@ class Repository:
 
 
 def repositories(database):
-    """Yield (key, Repository or Finding) for every repository on this host."""
+    """Yield (Kind, Repository or Finding) for every repository here."""
     for kind in KINDS:
         subsystem = database.subsystem(kind.subsystem)
         if subsystem is None:
             problem = database.problems.get(kind.subsystem)
             if problem is not None:
-                yield kind.key, problem
+                yield kind, problem
             continue
         try:
-            yield kind.key, Repository(kind, subsystem, database.instance_id)
+            yield kind, Repository(kind, subsystem, database.instance_id)
         except Finding as finding:
-            yield kind.key, finding
+            yield kind, finding

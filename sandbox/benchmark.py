@@ -33,7 +33,7 @@ from ipahealthcheck_dogtag.repositories import repositories
 from ipahealthcheck_dogtag.lookup import dogtag_lookup
 from ipahealthcheck_dogtag import truth
 db = discover(Settings(read_config(sys.argv[1])))
-repo = dict(repositories(db))['ca.certificates']
+repo = {k.key: r for k, r in repositories(db)}['ca.certificates']
 d = Directory(db.ldap_uri)
 answer = dogtag_lookup(d, repo, db.pki_version)
 probe = truth.probe(d, repo, answer.last, 60)

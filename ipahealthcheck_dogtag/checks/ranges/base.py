@@ -6,7 +6,7 @@ from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Finding
 from ipahealthcheck_dogtag.lookup import BadValue
 from ipahealthcheck_dogtag.plugin import DogtagCheck
-from ipahealthcheck_dogtag.repositories import KINDS, repositories
+from ipahealthcheck_dogtag.repositories import repositories
 
 RANDOM_MSG = ('{generator} generator (random serial numbers, RSNv3): Dogtag '
               'keeps no number ranges for this repository, so there is '
@@ -30,9 +30,10 @@ class RangeCheck(DogtagCheck):
 
     def sequential_repositories(self, database):
         """Yield results for repositories to skip, then (repo, fields) pairs."""
-        for key, repo in repositories(database):
-            if self.numbered_only and not self.numbered(key):
+        for kind, repo in repositories(database):
+            if self.numbered_only and not kind.numbered:
                 continue
+            key = kind.key
             if isinstance(repo, Finding):
                 yield self.result(constants.ERROR, key, repo.msg,
                                   **repo.fields), None
@@ -44,10 +45,6 @@ class RangeCheck(DogtagCheck):
                                   **fields), None
                 continue
             yield None, (repo, fields)
-
-    @staticmethod
-    def numbered(key):
-        return any(kind.key == key and kind.numbered for kind in KINDS)
 
     def lookup(self, repo, fields):
         """Dogtag's answer, or the result that explains why there is none."""
