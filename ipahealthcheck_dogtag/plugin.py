@@ -8,6 +8,7 @@ from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import Directory, DirectoryError
 from ipahealthcheck_dogtag.lookup import BadValue, dogtag_lookup
+from ipahealthcheck_dogtag.topology import read_topology
 from ipahealthcheck_dogtag import bookkeeping, truth, vlv
 
 # Share of the framework's per-check `timeout` our scans may use, so that a
@@ -38,6 +39,7 @@ class Context:
         self._scans = {}
         self._vlv = {}
         self._recorded = {}
+        self._topology = None
 
     def database(self):
         """CADatabase or NoCA; raises Finding (remembered) when unusable."""
@@ -88,6 +90,19 @@ class Context:
                 self.directory(), repo)
         return self._recorded[repo.key]
 
+    def topology(self):
+        """Which servers exist (read once a run); raises Finding, remembered,
+        when the server list cannot be read."""
+        if self._topology is None:
+            try:
+                self._topology = read_topology(self.directory(),
+                                               self.database())
+            except Finding as finding:
+                self._topology = finding
+        if isinstance(self._topology, Finding):
+            raise self._topology
+        return self._topology
+
     def vlv_definitions(self, backend):
         if backend not in self._vlv:
             self._vlv[backend] = vlv.read_definitions(self.directory(),
@@ -105,9 +120,8 @@ class DogtagRegistry(Registry):
         self.context = Context(self.settings)
 
     def get_context(self):
-        if getattr(self, 'context', None) is None:
-            self.settings = Settings(self.config)
-            self.context = Context(self.settings)
+        if getattr(self, 'context', None) is None:     # never initialized
+            self.initialize(self.framework, self.config, self.options)
         return self.context
 
 

@@ -20,7 +20,6 @@ from ipahealthcheck.core import constants
 from ipahealthcheck_dogtag.agreements import iso, parse_time
 from ipahealthcheck_dogtag.discovery import Finding
 from ipahealthcheck_dogtag.plugin import DogtagCheck, registry
-from ipahealthcheck_dogtag.topology import read_topology
 
 # admin-<fqdn>: at least two DNS labels. `admin`, `ipara`, `pkidbuser`,
 # `acme-<fqdn>` and Dogtag's subsystem users never match.
@@ -51,7 +50,7 @@ class TemporaryAdminCheck(DogtagCheck):
                 'admin account (admin-<fqdn>) in {people}.', people=people)
             return
         try:
-            topology = read_topology(directory, database)
+            topology = self.context.topology()
         except Finding:
             topology = None             # the account is reported anyway
         for dn, attrs in accounts:

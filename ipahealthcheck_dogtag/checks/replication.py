@@ -7,7 +7,6 @@ from ipahealthcheck.core import constants
 from ipahealthcheck_dogtag import agreements, fixes
 from ipahealthcheck_dogtag.discovery import Finding
 from ipahealthcheck_dogtag.plugin import DogtagCheck, registry
-from ipahealthcheck_dogtag.topology import read_topology
 
 
 class ReplicationCheck(DogtagCheck):
@@ -29,7 +28,7 @@ class ReplicationCheck(DogtagCheck):
                 'replica configuration): nothing to check.', suffix=suffix)
             return None
         try:
-            topology = read_topology(self.context.directory(), database)
+            topology = self.context.topology()
         except Finding as finding:
             yield self.result(constants.ERROR, finding.key, finding.msg,
                               **finding.fields)
