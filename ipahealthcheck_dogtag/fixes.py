@@ -40,7 +40,7 @@ def vlv_reindex(repo, database):
 
 
 def vlv_recreate(repo, database):
-    sub = repo.kind.reindex_command.split('-', 1)[0]
+    sub = repo.kind.subsystem
     if _has_pki_server_vlv(database):
         return ('pki-server %s-db-vlv-add -i %s (it adds only the missing '
                 'definitions), then pki-server %s -i %s, then %s'
