@@ -29,9 +29,9 @@ import sys, time
 from ipahealthcheck.core.config import read_config
 from ipahealthcheck_dogtag.discovery import Settings, discover
 from ipahealthcheck_dogtag.directory import Directory
-from ipahealthcheck_dogtag.repositories import repositories
-from ipahealthcheck_dogtag.lookup import dogtag_lookup
-from ipahealthcheck_dogtag import truth
+from ipahealthcheck_dogtag.dogtag.repositories import repositories
+from ipahealthcheck_dogtag.dogtag.lookup import dogtag_lookup
+from ipahealthcheck_dogtag.dogtag import truth
 db = discover(Settings(read_config(sys.argv[1])))
 repo = {k.key: r for k, r in repositories(db)}['ca.certificates']
 d = Directory(db.ldap_uri)

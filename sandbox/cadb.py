@@ -15,7 +15,7 @@ import tempfile
 import ldap
 import ldap.modlist
 
-from ipahealthcheck_dogtag.numbers import encode
+from ipahealthcheck_dogtag.dogtag.numbers import encode
 
 INSTANCE_ID = 'pki-tomcat'
 SUFFIX = 'o=ipaca'

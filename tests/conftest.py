@@ -13,13 +13,29 @@ import pytest
 
 from ipahealthcheck.core.config import read_config
 
-from ipahealthcheck_dogtag.plugin import registry
+import ipahealthcheck_dogtag
+from ipahealthcheck_dogtag.checks.plugin import registry
 # Import every check module, as the framework does through entry points.
 from ipahealthcheck_dogtag.checks import accounts, replication  # noqa: F401
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
 from sandbox import cadb
 from sandbox.ds import DirectoryServer
+
+
+SOURCE_TREE = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'src')
+
+
+def pytest_sessionstart(session):
+    """The suite judges what a user installs: the built wheel, not src/."""
+    where = os.path.abspath(ipahealthcheck_dogtag.__file__)
+    if where.startswith(SOURCE_TREE + os.sep) and \
+            not os.environ.get('DOGTAG_TEST_SOURCE_TREE'):
+        pytest.exit('ipahealthcheck_dogtag is imported from the source tree '
+                    '(%s), not from an installed wheel: run ./scripts/test '
+                    '(or set DOGTAG_TEST_SOURCE_TREE=1 while developing).'
+                    % where, returncode=3)
 
 
 @pytest.fixture(scope='session')

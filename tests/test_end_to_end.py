@@ -125,4 +125,4 @@ def test_pki_healthcheck_registry_is_declared():
                                     'pkihealthcheck.registry',
                                     'dogtaghealthcheck.registry')
              for ep in entry_points().select(group=group)}
-    assert names == {'ipahealthcheck_dogtag.plugin:registry'}
+    assert names == {'ipahealthcheck_dogtag.checks.plugin:registry'}

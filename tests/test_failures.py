@@ -11,7 +11,7 @@ from ipahealthcheck.core.config import Config
 
 from ipahealthcheck_dogtag import directory as directory_module
 from ipahealthcheck_dogtag import discovery
-from ipahealthcheck_dogtag.plugin import registry
+from ipahealthcheck_dogtag.checks.plugin import registry
 from conftest import by_key, run_checks
 
 LAST = 'LastNumberCheck'

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ipahealthcheck_dogtag.numbers import (
+from ipahealthcheck_dogtag.dogtag.numbers import (
     NumberError, decode, encode, parse_config)
 
 

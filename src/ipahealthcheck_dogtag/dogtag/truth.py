@@ -9,7 +9,7 @@ from a VLV index), streaming, and proves the counts.
 """
 
 from ipahealthcheck_dogtag.directory import OutOfTime
-from ipahealthcheck_dogtag.numbers import NumberError, decode, encode
+from ipahealthcheck_dogtag.dogtag.numbers import NumberError, decode, encode
 
 PROBE_LIMIT = 1000
 BAD_VALUES_KEPT = 5

@@ -8,12 +8,12 @@ report reads exactly that.
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag import bookkeeping
+from ipahealthcheck_dogtag.dogtag import bookkeeping
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Finding
-from ipahealthcheck_dogtag.numbers import NumberError
-from ipahealthcheck_dogtag.plugin import registry
+from ipahealthcheck_dogtag.dogtag.numbers import NumberError
+from ipahealthcheck_dogtag.checks.plugin import registry
 
 
 class BookkeepingCheck(RangeCheck):

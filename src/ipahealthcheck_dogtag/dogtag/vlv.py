@@ -6,7 +6,7 @@ vlvSearch/vlvIndex pair of the backend; otherwise it sorts every candidate
 in memory. VLV definitions are not replicated: each server has its own.
 """
 
-from ipahealthcheck_dogtag.repositories import normalize_dn
+from ipahealthcheck_dogtag.dogtag.repositories import normalize_dn
 
 
 class Definition:

@@ -7,9 +7,9 @@ from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import Directory, DirectoryError
-from ipahealthcheck_dogtag.lookup import BadValue, dogtag_lookup
-from ipahealthcheck_dogtag.topology import read_topology
-from ipahealthcheck_dogtag import bookkeeping, truth, vlv
+from ipahealthcheck_dogtag.dogtag.lookup import BadValue, dogtag_lookup
+from ipahealthcheck_dogtag.dogtag.topology import read_topology
+from ipahealthcheck_dogtag.dogtag import bookkeeping, truth, vlv
 
 # Share of the framework's per-check `timeout` our scans may use, so that a
 # check reports what it proved instead of being killed by the alarm.

@@ -32,7 +32,7 @@ writes consistent decimal values: there an entry's numbers are real.
 
 import ldap
 
-from ipahealthcheck_dogtag.numbers import NumberError
+from ipahealthcheck_dogtag.dogtag.numbers import NumberError
 
 RULE_DECIMAL = 'decimal'
 RULE_UP_TO_10_10 = 'hex digits, end as written (PKI <= 10.10)'

@@ -12,7 +12,7 @@ From PKI 11.6 Dogtag instead runs a paged search for numbers <= the upper
 bound, sorted descending on the server, and takes the first entry.
 """
 
-from ipahealthcheck_dogtag.numbers import NumberError, decode, encode
+from ipahealthcheck_dogtag.dogtag.numbers import NumberError, decode, encode
 
 VLV_BEFORE = 5
 VLV_EXAMINED = 5

@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag import agreements, fixes
+from ipahealthcheck_dogtag.dogtag import agreements, fixes
 from ipahealthcheck_dogtag.discovery import Finding
-from ipahealthcheck_dogtag.plugin import DogtagCheck, registry
+from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 
 
 class ReplicationCheck(DogtagCheck):

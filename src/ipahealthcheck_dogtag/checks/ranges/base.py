@@ -4,9 +4,9 @@ from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Finding
-from ipahealthcheck_dogtag.lookup import BadValue
-from ipahealthcheck_dogtag.plugin import DogtagCheck
-from ipahealthcheck_dogtag.repositories import repositories
+from ipahealthcheck_dogtag.dogtag.lookup import BadValue
+from ipahealthcheck_dogtag.checks.plugin import DogtagCheck
+from ipahealthcheck_dogtag.dogtag.repositories import repositories
 
 RANDOM_MSG = ('{generator} generator (random serial numbers, RSNv3): Dogtag '
               'keeps no number ranges for this repository, so there is '

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import ldap.dn
 
 from ipahealthcheck_dogtag.discovery import Finding
-from ipahealthcheck_dogtag.numbers import NumberError, parse_config
+from ipahealthcheck_dogtag.dogtag.numbers import NumberError, parse_config
 
 
 @dataclass(frozen=True)

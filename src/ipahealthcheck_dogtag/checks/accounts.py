@@ -17,9 +17,9 @@ from ldap.filter import escape_filter_chars
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag.agreements import iso, parse_time
+from ipahealthcheck_dogtag.dogtag.agreements import iso, parse_time
 from ipahealthcheck_dogtag.discovery import Finding
-from ipahealthcheck_dogtag.plugin import DogtagCheck, registry
+from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 
 # admin-<fqdn>: at least two DNS labels. `admin`, `ipara`, `pkidbuser`,
 # `acme-<fqdn>` and Dogtag's subsystem users never match.

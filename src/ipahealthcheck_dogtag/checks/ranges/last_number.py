@@ -2,11 +2,11 @@
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag import fixes, truth
+from ipahealthcheck_dogtag.dogtag import fixes, truth
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
-from ipahealthcheck_dogtag.lookup import uses_sorted_search
-from ipahealthcheck_dogtag.plugin import registry
+from ipahealthcheck_dogtag.dogtag.lookup import uses_sorted_search
+from ipahealthcheck_dogtag.checks.plugin import registry
 
 
 @registry

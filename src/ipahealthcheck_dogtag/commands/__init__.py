@@ -1,0 +1,1 @@
+"""The console commands: dogtag-healthcheck and dogtag-clustercheck."""

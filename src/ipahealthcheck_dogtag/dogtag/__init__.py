@@ -1,0 +1,1 @@
+"""Dogtag's and IPA's rules: numbers, ranges, lookups, topology, fixes."""
