@@ -27,6 +27,18 @@ IPA_SCHEMA = (
     "( ipaReplTopoManagedSuffix-oid NAME 'ipaReplTopoManagedSuffix' "
     "EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 "
     "X-ORIGIN 'sandbox' )",
+    "( ipaDomainLevel-oid NAME 'ipaDomainLevel' EQUALITY integerMatch "
+    "SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE X-ORIGIN 'sandbox' )",
+    "( ipaReplTopoManagedAgreementState-oid NAME "
+    "'ipaReplTopoManagedAgreementState' EQUALITY caseIgnoreMatch "
+    "SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE X-ORIGIN 'sandbox' )",
+)
+# The marker IPA's topology plugin puts on agreements it manages
+# (freeipa install/share/70topology.ldif).
+IPA_CLASSES = (
+    "( ipaReplTopoManagedAgreement-oid NAME 'ipaReplTopoManagedAgreement' "
+    "SUP top AUXILIARY MAY ( ipaReplTopoManagedAgreementState ) "
+    "X-ORIGIN 'sandbox' )",
 )
 
 
@@ -111,6 +123,23 @@ def wait_for(ds, dn, timeout=30):
 def load_ipa_schema(conn):
     conn.modify_s('cn=schema', [(ldap.MOD_ADD, 'attributeTypes',
                                  [s.encode() for s in IPA_SCHEMA])])
+    conn.modify_s('cn=schema', [(ldap.MOD_ADD, 'objectClasses',
+                                 [s.encode() for s in IPA_CLASSES])])
+
+
+def mark_agreement(ds, name, marked=True):
+    """Put on (or take off) the topology plugin's marker, as
+    ipa_topo_util_agmt_mark does (freeipa daemons/ipa-slapi-plugins/
+    topology/topology_util.c, release-4-13-3)."""
+    op = ldap.MOD_ADD if marked else ldap.MOD_DELETE
+    conn = ds.connect()
+    try:
+        conn.modify_s(agreement_dn(name), [
+            (op, 'objectClass', [b'ipaReplTopoManagedAgreement']),
+            (op, 'ipaReplTopoManagedAgreementState',
+             [b'managed agreement - controlled by topology plugin'])])
+    finally:
+        conn.unbind_s()
 
 
 class IPATopology:
@@ -121,14 +150,27 @@ class IPATopology:
         self.etc = 'cn=etc,' + basedn
         self.masters = 'cn=masters,cn=ipa,cn=etc,' + basedn
         self.segments = 'cn=ca,cn=topology,cn=ipa,cn=etc,' + basedn
+        self.domain_level = 'cn=Domain Level,cn=ipa,cn=etc,' + basedn
 
-    def create(self, conn):
+    def create(self, conn, domain_level=1):
         for dn in (self.etc, 'cn=ipa,' + self.etc, self.masters,
                    'cn=topology,cn=ipa,' + self.etc):
             add(conn, dn, objectClass=['top', 'nsContainer'],
                 cn=dn.split(',')[0][3:])
         add(conn, self.segments,
             objectClass=['top', 'nsContainer', 'extensibleObject'], cn='ca')
+        add(conn, self.domain_level,
+            objectClass=['top', 'nsContainer', 'extensibleObject'],
+            cn='Domain Level', ipaDomainLevel=str(domain_level))
+
+    def set_domain_level(self, conn, level):
+        conn.modify_s(self.domain_level, [
+            (ldap.MOD_REPLACE, 'ipaDomainLevel', [str(level).encode()])])
+
+    def set_ca_state(self, conn, host, state):
+        conn.modify_s('cn=CA,' + self.server_dn(host), [
+            (ldap.MOD_REPLACE, 'ipaConfigString',
+             [state.encode(), b'startOrder 50'])])
 
     def server_dn(self, host):
         return 'cn=%s,%s' % (host, self.masters)

@@ -201,7 +201,13 @@ def test_epoch_after_a_restart_is_not_a_failure(cluster):
     assert down['kw']['last_success'] is None
     assert down['kw']['since_restart'] is True
     assert down['kw']['failing_since'] > '2020'
-    assert 'for less than 24 h' in down['text']
+    assert down['kw']['failing_since_source'] == 'server_start'
+    assert down['kw']['changes_sent'] == 0
+    # The start is not a success, and the message does not call it one.
+    assert 'no change has reached 127.0.0.3 since the 389-DS start at' in \
+        down['text']
+    assert 'last success' not in down['text']
+    assert 'less than 24 h ago' in down['text']
     assert found['127.0.0.2']['result'] == 'SUCCESS'
 
 
@@ -233,11 +239,91 @@ def test_peer_down_since_its_last_success(cluster):
     assert down['result'] == 'ERROR'
     assert down['kw']['since_restart'] is False
     assert down['kw']['failing_since'] == before
-    assert 'its last success' in down['text']
+    assert down['kw']['failing_since_source'] == 'last_success'
+    assert 'its last successful session ended at' in down['text']
     cluster.b.start()
     cluster.write(cluster.a, 'after-ca2-is-back')
     assert wait(lambda: cluster.run('AgreementCheck')['127.0.0.2']['kw'][
         'last_update_status'].startswith('Error (0)'), timeout=60)
+
+
+def agreement_attrs(server, name, *attrs):
+    with _Session(server.connect()) as conn:
+        return conn.search_s(repl.agreement_dn(name), ldap.SCOPE_BASE,
+                             attrlist=list(attrs))[0][1]
+
+
+def test_failed_session_clears_the_last_success(cluster):
+    """A session that acquired the replica and then failed leaves End (and
+    Start) at 0 although an earlier session succeeded: 389-DS sets End to 0
+    when a sending session starts and Start back to 0 when it fails
+    (389ds/389-ds-base 389-ds-base-2.9.0 repl5_inc_protocol.c
+    repl5_inc_run, STATE_SENDING_UPDATES). Here ca2 is killed in the
+    middle of a session of thousands of changes."""
+    name = 'caTo127.0.0.2'
+    dn = repl.agreement_dn(name)
+    assert wait(lambda: agreement_attrs(
+        cluster.a, name, 'nsds5replicaLastUpdateEnd')[
+            'nsds5replicaLastUpdateEnd'][0] != b'19700101000000Z', 60)
+    down = False
+    try:
+        for attempt in range(3):
+            with cluster.connect() as conn:
+                conn.modify_s(dn, [(ldap.MOD_REPLACE, 'nsds5ReplicaEnabled',
+                                    b'off')])
+                for n in range(3000):
+                    cadb.add(conn, 'uid=bulk-%d-%d,%s' % (attempt, n, PEOPLE),
+                             objectClass=['top', 'person',
+                                          'organizationalPerson',
+                                          'inetOrgPerson'],
+                             uid='bulk-%d-%d' % (attempt, n), cn='bulk',
+                             sn='bulk', description='x' * 2000)
+                conn.modify_s(dn, [(ldap.MOD_REPLACE, 'nsds5ReplicaEnabled',
+                                    b'on')])
+            assert wait(lambda: agreement_attrs(
+                cluster.a, name, 'nsds5replicaUpdateInProgress')[
+                    'nsds5replicaUpdateInProgress'] == [b'TRUE'], 60)
+            cluster.b.kill()
+            down = True
+
+            def failed():
+                attrs = agreement_attrs(
+                    cluster.a, name, 'nsds5replicaUpdateInProgress',
+                    'nsds5replicaLastUpdateEnd',
+                    'nsds5replicaLastUpdateStatusJSON')
+                return (attrs['nsds5replicaUpdateInProgress'] == [b'FALSE']
+                        and b'"red"' in attrs[
+                            'nsds5replicaLastUpdateStatusJSON'][0],
+                        attrs['nsds5replicaLastUpdateEnd'][0])
+            assert wait(lambda: failed()[0], 60), repr(agreement_attrs(
+                cluster.a, name, 'nsds5replicaUpdateInProgress',
+                'nsds5replicaLastUpdateEnd', 'nsds5replicaLastUpdateStart',
+                'nsds5replicaLastUpdateStatusJSON'))
+            if failed()[1] == b'19700101000000Z':
+                break                   # the session failed half-way
+            cluster.b.start()               # it finished first: again
+            down = False
+        else:
+            pytest.fail('no session could be interrupted')
+        attrs = agreement_attrs(cluster.a, name, 'nsds5replicaLastUpdateStart')
+        assert attrs['nsds5replicaLastUpdateStart'] == [b'19700101000000Z']
+        found = cluster.run('AgreementCheck',
+                            dogtag_agreement_failure_hours='0.0001')
+        down = found['127.0.0.2']
+        assert down['result'] == 'WARNING', down['text']
+        assert down['kw']['last_success'] is None
+        assert down['kw']['failing_since'] is None
+        assert down['kw']['since_restart'] is False
+        assert down['kw']['changes_sent'] > 0
+        assert 'no longer records when replication to 127.0.0.2 last ' \
+            'succeeded' in down['text']
+        assert 'since the 389-DS start at' not in down['text']
+    finally:
+        if down:
+            cluster.b.start()
+    assert wait(lambda: cluster.run('AgreementCheck')['127.0.0.2']['kw'][
+        'last_success'] is not None, 120)
+    assert cluster.run('AgreementCheck')['127.0.0.2']['result'] == 'SUCCESS'
 
 
 def test_disabled_agreement(cluster):
@@ -255,30 +341,149 @@ def test_disabled_agreement(cluster):
                                 b'on')])
 
 
-def test_peer_without_ca_role_or_segment(cluster):
-    ca_role = 'cn=CA,' + cluster.topology.server_dn('127.0.0.2')
-    segment = cluster.topology.segment_dn('127.0.0.1', '127.0.0.2')
+def test_ca_install_in_progress_is_no_delete(cluster):
+    """A replica's CA install (freeipa/freeipa release-4-13-3
+    ipaserver/install/cainstance.py: "setting up initial replication",
+    then "enabling CA instance" = service.py ldap_configure, enabled only by
+    enable_services() at the end) first has o=ipaca replication and the
+    managed suffix but no cn=CA, then cn=CA with configuredService."""
+    topo = cluster.topology
     with cluster.connect() as conn:
-        conn.modify_s(ca_role, [(ldap.MOD_REPLACE, 'ipaConfigString',
-                                 [b'configuredService'])])
+        topo.set_ca_state(conn, '127.0.0.2', 'configuredService')
+    try:
+        found = cluster.run('AgreementCheck')['127.0.0.2']
+        assert found['result'] == 'WARNING'
+        assert found['kw']['ca_state'] == 'configured'
+        assert 'a CA install on 127.0.0.2 is in progress or did not ' \
+            'finish' in found['text']
+        assert 'keep the agreement' in found['text']
+        assert 'repl-agmt delete' not in found['kw']['fix']
+        assert 'no longer holds the CA role' not in found['text']
+        # clean-dangling-ruv takes any cn=CA entry for "CA configured".
+        assert [r['result'] for r in cluster.run('RUVCheck').values()] == [
+            'SUCCESS']
+        with cluster.connect() as conn:
+            conn.delete_s('cn=CA,' + topo.server_dn('127.0.0.2'))
+        found = cluster.run('AgreementCheck')['127.0.0.2']
+        assert found['result'] == 'WARNING'
+        assert found['kw']['ca_state'] == 'none'
+        assert 'in progress or did not finish' in found['text']
+        ruv = cluster.run('RUVCheck')
+        assert ruv['replica-id-2']['result'] == 'WARNING'
+        assert 'Do not clean it while an install runs' in \
+            ruv['replica-id-2']['text']
+    finally:
+        with cluster.connect() as conn:
+            try:
+                conn.delete_s('cn=CA,' + topo.server_dn('127.0.0.2'))
+            except ldap.NO_SUCH_OBJECT:
+                pass
+            cadb.add(conn, 'cn=CA,' + topo.server_dn('127.0.0.2'),
+                     objectClass=['top', 'nsContainer', 'extensibleObject'],
+                     cn='CA', ipaConfigString=['enabledService',
+                                               'startOrder 50'])
+    assert cluster.run('AgreementCheck')['127.0.0.2']['result'] == 'SUCCESS'
+
+
+def managed_suffixes(cluster, host, values):
+    with cluster.connect() as conn:
+        conn.modify_s(cluster.topology.server_dn(host), [
+            (ldap.MOD_REPLACE, 'ipaReplTopoManagedSuffix',
+             [v.encode() for v in values])])
+
+
+def test_server_without_ca_role_has_a_dangling_ruv(cluster):
+    """A server that is no CA server (no cn=CA, not managed for o=ipaca)
+    but whose replica ID is in the o=ipaca RUV: `ipa-replica-manage
+    clean-dangling-ruv` counts that element as dangling (freeipa/freeipa
+    install/tools/ipa-replica-manage.in clean_dangling_ruvs,
+    release-4-13-3). At domain level 1 the topology plugin lets dsconf
+    delete an unmarked agreement to an unmanaged host, but not a marked one
+    (daemons/ipa-slapi-plugins/topology/topology_pre.c ipa_topo_pre_del)."""
+    topo = cluster.topology
+    with cluster.connect() as conn:
+        conn.delete_s('cn=CA,' + topo.server_dn('127.0.0.2'))
+    managed_suffixes(cluster, '127.0.0.2', [IPA_BASE])
     try:
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'ERROR'
         assert 'no longer holds the CA role' in found['text']
+        assert found['kw']['fix'].startswith(
+            'dsconf slapd-ca1 repl-agmt delete')
+        ruv = cluster.run('RUVCheck')
+        assert list(ruv) == ['replica-id-2']
+        assert ruv['replica-id-2']['result'] == 'ERROR'
+        assert ruv['replica-id-2']['kw']['host_is_server'] is True
+        assert 'not an IPA CA server' in ruv['replica-id-2']['text']
+        repl.mark_agreement(cluster.a, 'caTo127.0.0.2')
+        try:
+            found = cluster.run('AgreementCheck')['127.0.0.2']
+            assert found['kw']['topology_marked'] is True
+            assert found['kw']['fix'] == \
+                'ipa topologysegment-del ca 127.0.0.1-to-127.0.0.2'
+        finally:
+            repl.mark_agreement(cluster.a, 'caTo127.0.0.2', marked=False)
     finally:
+        managed_suffixes(cluster, '127.0.0.2', [IPA_BASE, 'o=ipaca'])
         with cluster.connect() as conn:
-            conn.modify_s(ca_role, [(ldap.MOD_REPLACE, 'ipaConfigString',
-                                     [b'enabledService'])])
+            cadb.add(conn, 'cn=CA,' + topo.server_dn('127.0.0.2'),
+                     objectClass=['top', 'nsContainer', 'extensibleObject'],
+                     cn='CA', ipaConfigString=['enabledService',
+                                               'startOrder 50'])
+    assert [r['result'] for r in cluster.run('RUVCheck').values()] == [
+        'SUCCESS']
+
+
+def test_missing_segment_fix_follows_the_domain_level(cluster):
+    """Domain level 1: the topology plugin refuses `dsconf repl-agmt
+    delete` of an agreement joining two managed hosts, and
+    `ipa topologysegment-add` beside an unmarked caTo<peer> adds a second
+    agreement cn=<local>-to-<peer> (topology_post.c ipa_topo_post_add,
+    topology_agmt.c ipa_topo_agmt_setup); at start the plugin adopts an
+    unmarked agreement and deletes a marked one that has no segment
+    (topology_util.c ipa_topo_util_update_agmt_list). Domain level 0 has
+    no segments at all. freeipa/freeipa release-4-13-3."""
+    topo = cluster.topology
     with cluster.connect() as conn:
-        conn.delete_s(segment)
+        conn.delete_s(topo.segment_dn('127.0.0.1', '127.0.0.2'))
     try:
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'WARNING'
-        assert 'ipa topologysegment-add ca 127.0.0.1-to-127.0.0.2' in \
-            found['kw']['fix']
+        assert found['kw']['domain_level'] == 1
+        fix = found['kw']['fix']
+        assert fix.startswith('systemctl restart dirsrv@ca1.service on '
+                              '127.0.0.1: at start the topology plugin '
+                              'adopts the agreement')
+        assert 'do not run ipa topologysegment-add' in fix
+        assert 'repl-agmt delete' not in fix
+        repl.mark_agreement(cluster.a, 'caTo127.0.0.2')
+        try:
+            fix = cluster.run('AgreementCheck')['127.0.0.2']['kw']['fix']
+            assert 'deletes a managed agreement that has no segment' in fix
+            assert 'ipa topologysegment-add ca 127.0.0.1-to-127.0.0.2 ' \
+                '--leftnode=127.0.0.1 --rightnode=127.0.0.2' in fix
+        finally:
+            repl.mark_agreement(cluster.a, 'caTo127.0.0.2', marked=False)
+        with cluster.connect() as conn:
+            topo.set_domain_level(conn, 0)
+        try:
+            found = cluster.run('AgreementCheck')
+            assert {k: r['result'] for k, r in found.items()} == {
+                '127.0.0.2': 'SUCCESS', '127.0.0.3': 'SUCCESS'}
+            assert found['127.0.0.2']['kw']['domain_level'] == 0
+            with cluster.connect() as conn:
+                topo.set_ca_state(conn, '127.0.0.2', 'disabled')
+                managed_suffixes(cluster, '127.0.0.2', [IPA_BASE])
+            fix = cluster.run('AgreementCheck')['127.0.0.2']['kw']['fix']
+            assert fix.startswith('dsconf slapd-ca1 repl-agmt delete')
+        finally:
+            with cluster.connect() as conn:
+                topo.set_domain_level(conn, 1)
+                topo.set_ca_state(conn, '127.0.0.2', 'enabledService')
+            managed_suffixes(cluster, '127.0.0.2', [IPA_BASE, 'o=ipaca'])
     finally:
         with cluster.connect() as conn:
-            cluster.topology.add_segment(conn, '127.0.0.1', '127.0.0.2')
+            topo.add_segment(conn, '127.0.0.1', '127.0.0.2')
     assert cluster.run('AgreementCheck')['127.0.0.2']['result'] == 'SUCCESS'
 
 

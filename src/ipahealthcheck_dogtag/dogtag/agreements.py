@@ -16,11 +16,14 @@ AGREEMENT_ATTRS = [
     'cn', 'nsDS5ReplicaHost', 'nsDS5ReplicaPort', 'nsds5ReplicaEnabled',
     'nsds5replicaLastUpdateStatus', 'nsds5replicaLastUpdateStatusJSON',
     'nsds5replicaLastUpdateStart', 'nsds5replicaLastUpdateEnd',
-    'nsds5replicaUpdateInProgress', 'objectClass']
+    'nsds5replicaUpdateInProgress', 'nsds5replicaChangesSentSinceStartup',
+    'nsds5replicaLastInitEnd', 'nsds5replicaLastInitStatus', 'objectClass']
+MARKER = 'iparepltopomanagedagreement'
 RUV_FILTER = ('(&(nsuniqueid=ffffffff-ffffffff-ffffffff-ffffffff)'
               '(objectclass=nstombstone))')
 RUV_ELEMENT = re.compile(r'\{replica (\d+) (ldaps?)://\[?([^\]\s]+?)\]?:(\d+)\}')
 STATUS_CODE = re.compile(r'^Error \((-?\d+)\)')
+CHANGES_SENT = re.compile(r'(\d+):(\d+)/(\d+)')
 
 
 def _one(attrs, name, default=None):
@@ -54,8 +57,30 @@ class Agreement:
         self.status = _one(attrs, 'nsds5replicaLastUpdateStatus', '')
         self.in_progress = _one(attrs, 'nsds5replicaUpdateInProgress',
                                 'FALSE').upper() == 'TRUE'
+        # What 389-DS records (389ds/389-ds-base 389-ds-base-2.9.0, same in
+        # 1.3.11: ldap/servers/plugins/replication/repl5_inc_protocol.c
+        # repl5_inc_run STATE_SENDING_UPDATES; repl5_agmt.c): a session that
+        # has acquired the replica sets Start to now and End to 0; success
+        # sets End to now, failure sets Start back to 0. Both live in memory
+        # only and read as the epoch after a restart. So End is the end of
+        # the last successful session, and 0 either "none since the start"
+        # or "the last acquired session failed": 0 alone dates nothing.
         self.last_success = parse_time(
             _one(attrs, 'nsds5replicaLastUpdateEnd'))
+        self.session_started = parse_time(
+            _one(attrs, 'nsds5replicaLastUpdateStart'))
+        # "<rid>:<replayed>/<skipped> ..." since the start (repl5_agmt.c
+        # agmt_get_changecount_string): changes the peer accepted.
+        self.changes_sent = sum(
+            int(m.group(2)) for m in CHANGES_SENT.finditer(
+                _one(attrs, 'nsds5replicaChangesSentSinceStartup', '')))
+        # The last total update persists in dse.ldif (repl5_agmt.c
+        # agmt_replica_init_done, read back in agmt_new_from_entry).
+        init_status = _one(attrs, 'nsds5replicaLastInitStatus', '')
+        self.last_init = parse_time(_one(attrs, 'nsds5replicaLastInitEnd')) \
+            if init_status.startswith('Error (0)') else None
+        self.marked = MARKER in {v.decode('utf-8', 'replace').lower()
+                                 for v in attrs.get('objectclass', [])}
         self.state = None
         self.last_attempt = None
         try:
@@ -80,6 +105,9 @@ class Agreement:
                 'last_update_status': self.status,
                 'last_success': iso(self.last_success),
                 'last_attempt': self.last_attempt,
+                'changes_sent': self.changes_sent,
+                'last_init': iso(self.last_init),
+                'topology_marked': self.marked,
                 'update_in_progress': self.in_progress}
 
 

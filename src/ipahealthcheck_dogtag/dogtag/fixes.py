@@ -83,31 +83,106 @@ def agreement_delete(database, agreement, cleanruv=False):
     return command
 
 
-def agreement_enable(database, agreement):
+def agreement_enable(database, topology, agreement):
     return ('dsconf %s repl-agmt enable --suffix "%s" "%s" if %s should '
             'still replicate; if not, remove it: %s' % (
                 ds_instance(database), _suffix(database), agreement.name,
-                agreement.host, agreement_delete(database, agreement)))
+                agreement.host, remove_agreement(database, topology,
+                                                 agreement)))
 
 
-def removed_server(database, agreement):
+def dirsrv_restart(database):
+    name = ds_instance(database)
+    name = name[len('slapd-'):] if name.startswith('slapd-') else name
+    return 'systemctl restart dirsrv@%s.service' % name
+
+
+def refused_by_topology_plugin(topology, agreement):
+    """Would IPA's topology plugin refuse to delete this agreement?
+
+    At domain level 1 it refuses ("Entry is managed by topology plugin.
+    Deletion not allowed.") an agreement of a shared suffix that is marked
+    (objectClass ipaReplTopoManagedAgreement) or whose two ends are managed
+    servers: freeipa/freeipa daemons/ipa-slapi-plugins/topology/
+    topology_pre.c ipa_topo_pre_del / ipa_topo_is_entry_managed and
+    topology_util.c ipa_topo_util_target_is_managed, release-4-13-3.
+    """
+    return topology.managed_topology and (
+        agreement.marked or (topology.is_managed(agreement.host) and
+                             topology.is_managed(topology.local)))
+
+
+def remove_agreement(database, topology, agreement, cleanruv=False):
+    """How to remove an agreement, in a way the server accepts."""
+    if not refused_by_topology_plugin(topology, agreement):
+        return agreement_delete(database, agreement, cleanruv)
+    segment = topology.segment(agreement.host)
+    if segment:
+        # The plugin deletes a segment's agreements on both servers
+        # (topology_post.c); the IPA command needs domain level 1.
+        return 'ipa topologysegment-del ca %s' % segment
+    if agreement.marked:
+        # At start the plugin deletes a marked agreement that has no
+        # segment (topology_util.c ipa_topo_util_update_agmt_list).
+        return ('%s on %s: at start the topology plugin deletes a managed '
+                'agreement that has no segment' % (
+                    dirsrv_restart(database), topology.local))
+    # An unmarked one it adopts at start, with an "autogen" segment
+    # <local>-to-<peer> (ipa_topo_util_segm_from_agmt), which IPA can
+    # then remove.
+    name = '%s-to-%s' % (topology.local, agreement.host.lower())
+    return ('%s on %s, so that the topology plugin adopts the agreement '
+            'as segment %s, then ipa topologysegment-del ca %s' % (
+                dirsrv_restart(database), topology.local, name, name))
+
+
+def removed_server(database, topology, agreement):
     return ('ipa-replica-manage del %s --force --cleanup removes what a '
             'removed server left behind; if the agreement is still there '
             'afterwards: %s' % (agreement.host,
-                                agreement_delete(database, agreement)))
+                                remove_agreement(database, topology,
+                                                 agreement)))
 
 
-def segment_or_delete(database, topology, agreement):
-    return ('if %s and %s should replicate the CA: ipa topologysegment-add '
-            'ca %s-to-%s --leftnode=%s --rightnode=%s; if not: %s' % (
-                topology.local, agreement.host, topology.local,
-                agreement.host, topology.local, agreement.host,
-                agreement_delete(database, agreement)))
+def unfinished_ca_install(topology, agreement):
+    return ('if an install is running on %s, wait for it to finish; if '
+            'not, read its /var/log/ipareplica-install.log or '
+            '/var/log/ipareplica-ca-install.log and run the install again '
+            '(ipa-ca-install on %s), or retire the server with '
+            'ipa-replica-manage del %s --force --cleanup' % (
+                agreement.host, agreement.host, agreement.host))
+
+
+def segment_missing(database, topology, agreement):
+    """Domain level 1, no CA segment joins this server and the peer."""
+    local, peer = topology.local, agreement.host.lower()
+    name = '%s-to-%s' % (local, peer)
+    if agreement.marked:
+        return ('%s on %s: at start the topology plugin deletes a managed '
+                'agreement that has no segment; then, if %s and %s should '
+                'replicate the CA directly: ipa topologysegment-add ca %s '
+                '--leftnode=%s --rightnode=%s' % (
+                    dirsrv_restart(database), local, local, peer, name,
+                    local, peer))
+    # Not `ipa topologysegment-add` beside it: the plugin would add a
+    # second agreement cn=<local>-to-<peer> to the same host
+    # (topology_post.c ipa_topo_post_add, topology_agmt.c
+    # ipa_topo_agmt_setup); at start it adopts this one instead.
+    return ('%s on %s: at start the topology plugin adopts the agreement '
+            'and records segment %s (do not run ipa topologysegment-add '
+            'beside it: that adds a second agreement to %s); if %s and %s '
+            'should not replicate the CA directly, then ipa '
+            'topologysegment-del ca %s' % (
+                dirsrv_restart(database), local, name, peer, local, peer,
+                name))
 
 
 def unreachable_peer(database, topology, agreement):
-    if topology.ipa:
+    if topology.managed_topology:
         retire = 'ipa server-del %s' % agreement.host
+        status = 'ipa-csreplica-manage list -v %s' % topology.local
+    elif topology.ipa:
+        retire = 'ipa-replica-manage del %s' % agreement.host
         status = 'ipa-csreplica-manage list -v %s' % topology.local
     else:
         retire = agreement_delete(database, agreement, cleanruv=True)
