@@ -157,3 +157,112 @@ def test_replica_id_of_an_earlier_installation(tmp_path):
     found = by_check(json.loads(clustercheck(
         tmp_path, '--output-type', 'json').stdout))['ReplicaIdCheck']
     assert found['ruv']['result'] == 'SUCCESS'
+
+
+def test_vlv_results_are_not_repositories(scenario, tmp_path):
+    """Two real servers' reports share every range. VLVIndexCheck results
+    carry the range fields too, keyed by the VLV index name: they must not
+    count as repositories (3 real overlaps, not 5)."""
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 6), kra=False)
+    (tmp_path / 'reports').mkdir()
+    for host in ('a.example.test', 'b.example.test'):
+        instance = str(tmp_path / host / 'pki-tomcat')
+        scenario.tree.write_cs_cfg(instance, machineName=host)
+        conf = cadb.write_healthcheck_conf(str(tmp_path / (host + '.conf')),
+                                           instance, scenario.ds, '11.5.0')
+        subprocess.run([os.path.join(BIN, 'dogtag-healthcheck'), '--config',
+                        conf, '--output-file',
+                        str(tmp_path / 'reports' / (host + '.json'))],
+                       check=False, timeout=300)
+    records = json.loads((tmp_path / 'reports' / 'a.example.test.json')
+                         .read_text())
+    vlv = [r for r in records if r['check'] == 'VLVIndexCheck']
+    assert vlv and all('range_begin' in r['kw'] for r in vlv)
+    results = json.loads(clustercheck(tmp_path / 'reports', '--output-type',
+                                      'json').stdout)
+    errors = sorted(r['kw']['key'] for r in results
+                    if r['check'] == 'RangeOwnershipCheck' and
+                    r['result'] == 'ERROR')
+    assert errors == [
+        'ca.certificates:a.example.test:b.example.test',
+        'ca.replica_ids:a.example.test:b.example.test',
+        'ca.requests:a.example.test:b.example.test']
+
+
+GOOD = [
+    {'source': 'ipahealthcheck.meta.core', 'check': 'MetaCheck',
+     'result': 'SUCCESS', 'kw': {'key': 'meta', 'fqdn': 'good.example.test'}},
+    {'source': 'dogtag.ranges', 'check': 'RangeConfigCheck',
+     'result': 'SUCCESS', 'kw': {'key': 'ca.certificates',
+                                 'range_begin': '1', 'range_end': '100'}},
+    {'source': 'dogtag.replication', 'check': 'RUVCheck',
+     'result': 'SUCCESS', 'kw': {'key': 'ruv', 'local_replica_id': 4,
+                                 'ruv': [[4, 'good.example.test']]}},
+]
+
+
+def spoil(index, change):
+    records = json.loads(json.dumps(GOOD))
+    change(records[index])
+    return records
+
+
+BAD_REPORTS = {
+    # file name: (records, the field the ERROR must name)
+    'source-number.json': (spoil(1, lambda r: r.update(source=5)),
+                           '[1].source'),
+    'key-list.json': (spoil(1, lambda r: r['kw'].update(key=['a'])),
+                      '[1].kw.key'),
+    'range-1e400.json': (spoil(1, lambda r: r['kw'].update(
+        range_begin=float('inf'))), '[1].kw.range_begin'),
+    'ruv-id-list.json': (spoil(2, lambda r: r['kw']['ruv'].append(
+        [[5], 'other.example.test'])), '[2].kw.ruv[1][0]'),
+    'ruv-id-str.json': (spoil(2, lambda r: r['kw']['ruv'].append(
+        ['5', 'other.example.test'])), '[2].kw.ruv[1][0]'),
+    'fqdn-newline.json': (spoil(0, lambda r: r['kw'].update(
+        fqdn='x.example.test\nEVIL injected line')), '[0].kw.fqdn'),
+    'kw-string.json': (spoil(0, lambda r: r.update(kw='meta')), '[0].kw'),
+    'masters-str.json': ([{'source': 'ipahealthcheck.ipa.meta',
+                           'check': 'IPAMetaCheck', 'result': 'SUCCESS',
+                           'kw': {'masters': 'a.example.test'}}],
+                         '[0].kw.masters'),
+}
+
+
+def test_reports_of_the_wrong_shape(tmp_path):
+    """Each bad report is an InputCheck ERROR naming the file and the field;
+    the good ones are still analysed; nothing shown breaks a line."""
+    for name, (records, _) in BAD_REPORTS.items():
+        # 1e400 is what json.dumps writes for infinity's place here
+        text = json.dumps(records).replace('Infinity', '1e400')
+        (tmp_path / name).write_text(text)
+    (tmp_path / 'good.json').write_text(json.dumps(GOOD))
+    other = json.loads(json.dumps(GOOD))
+    other[0]['kw']['fqdn'] = 'other.example.test'
+    other[2]['kw'].update(local_replica_id=5,
+                          ruv=[[5, 'other.example.test'],
+                               [4, 'good.example.test']])
+    (tmp_path / 'other.json').write_text(json.dumps(other))
+
+    done = clustercheck(tmp_path, '--output-type', 'json')
+    assert done.returncode == 1 and not done.stderr, done.stderr
+    found = by_check(json.loads(done.stdout))
+    inputs = found['InputCheck']
+    for name, (_, field) in BAD_REPORTS.items():
+        assert inputs[name]['result'] == 'ERROR', name
+        assert inputs[name]['kw']['field'] == field, name
+        assert inputs[name]['kw']['file'].endswith(name)
+        assert field.split('.')[-1].split('[')[0] in \
+            inputs[name]['kw']['problem']
+    assert inputs['inputs']['kw']['servers'] == 2
+    assert set(found['ServerFindingsCheck']) == {'good.example.test',
+                                                 'other.example.test'}
+    assert found['RangeOwnershipCheck'][
+        'ca.certificates:good.example.test:other.example.test'][
+        'result'] == 'ERROR'
+    assert found['ReplicaIdCheck']['ruv']['result'] == 'SUCCESS'
+    for output in ('table', 'human'):
+        text = clustercheck(tmp_path, '--output-type', output).stdout
+        assert 'Traceback' not in text
+        assert not any(line.startswith('EVIL') for line in text.splitlines())
+        assert 'x.example.test\\nEVIL' in text       # shown escaped

@@ -16,6 +16,7 @@ reads options that are not set yet), hence a command of our own.
 import argparse
 import json
 import os
+import re
 import sys
 
 from ipahealthcheck.core import constants
@@ -23,6 +24,41 @@ from ipahealthcheck.core.output import JSON, Human
 from ipahealthcheck.core.plugin import Result, Results
 
 SOURCE = 'dogtag.cluster'
+
+
+# Results that carry a repository's ranges, keyed by the repository. Other
+# results may carry the same range fields under another key (VLVIndexCheck
+# reports them per VLV index, keyed by the index name) and must not count
+# as one more server owning the range.
+RANGE_CHECKS = ('RangeConfigCheck', 'RangeDepletionCheck',
+                'CloneTransferCheck', 'NextRangeCheck', 'RangeOverlapCheck',
+                'RangeConflictCheck', 'LastNumberCheck')
+REPOSITORY_KEYS = ('ca.certificates', 'ca.requests', 'ca.replica_ids',
+                   'kra.keys', 'kra.requests', 'kra.replica_ids')
+MAX_DIGITS = 100        # Dogtag stores at most 99 digits (two-digit prefix)
+HOST = re.compile(r'^[A-Za-z0-9_.:\[\]-]{1,255}$')
+CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def one_line(value):
+    """A value as text that cannot break an output line."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return CONTROL.sub(lambda m: '\\x%02x' % ord(m.group()) if
+                       ord(m.group()) < 0x100 else
+                       '\\u%04x' % ord(m.group()), text)
+
+
+def shown(value, limit=60):
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+class ReportError(ValueError):
+    """A report of the wrong shape: which field, and what is wrong."""
+
+    def __init__(self, problem, field=None):
+        super().__init__(problem)
+        self.field = field
 
 
 class ServerReport:
@@ -41,66 +77,133 @@ class ServerReport:
 
 
 def read_report(path):
-    """A ServerReport, or raise ValueError saying what is wrong."""
+    """A ServerReport, or raise ReportError saying what is wrong."""
     try:
         with open(path, encoding='utf-8') as f:
             records = json.load(f)
     except (OSError, UnicodeDecodeError) as e:
-        raise ValueError('cannot read it: %s' % e)
-    except json.JSONDecodeError as e:
-        raise ValueError('not JSON (%s)' % e)
+        raise ReportError('cannot read it: %s' % e)
+    except (ValueError, RecursionError) as e:     # JSONDecodeError, digits
+        raise ReportError('not JSON (%s)' % e)
     if not isinstance(records, list) or \
             not all(isinstance(r, dict) for r in records):
-        raise ValueError('not a healthcheck JSON output (a list of results)')
+        raise ReportError('not a healthcheck JSON output (a list of '
+                          'results)')
     report = ServerReport(path)
-    for record in records:
-        _take(report, record)
+    for index, record in enumerate(records):
+        _take(report, Record(index, record))
     if report.name is None:
         # No MetaCheck and no range result: the file name stands for it.
-        report.name = os.path.splitext(os.path.basename(path))[0].lower()
+        report.name = one_line(
+            os.path.splitext(os.path.basename(path))[0].lower())
     return report
 
 
+class Record:
+    """One result of a report, read field by field with its shape checked."""
+
+    def __init__(self, index, record):
+        self.index = index
+        self.record = record
+        kw = record.get('kw', {})
+        if not isinstance(kw, dict):
+            self.bad('kw', kw, 'an object')
+        self.kw = kw
+        self.source = self.text('source', record)
+        self.check = self.text('check', record)
+        self.result = self.text('result', record)
+
+    def bad(self, field, value, expected):
+        raise ReportError('result %d has %s %s, expected %s' % (
+            self.index, field, shown(value), expected),
+            field='[%d].%s' % (self.index, field))
+
+    def text(self, name, where=None, host=False):
+        """A one-line string field ('' when absent)."""
+        where = self.kw if where is None else where
+        value = where.get(name)
+        if value is None:
+            return ''
+        label = name if where is self.record else 'kw.' + name
+        if not isinstance(value, str) or CONTROL.search(value):
+            self.bad(label, value, 'a one-line string')
+        if host and not HOST.match(value):
+            self.bad(label, value, 'a host name')
+        return value
+
+    def number(self, name):
+        value = self.kw.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and \
+                0 <= value < 10 ** MAX_DIGITS:
+            return value
+        if isinstance(value, str) and value.isascii() and \
+                value.isdigit() and len(value) <= MAX_DIGITS:
+            return int(value)
+        self.bad('kw.' + name, value, 'a whole number of at most %d '
+                 'digits, as a string' % MAX_DIGITS)
+
+    def replica_id(self, value, field):
+        if isinstance(value, int) and not isinstance(value, bool) and \
+                0 < value < 65536:
+            return value
+        self.bad(field, value, 'a replica ID (an integer 1..65535)')
+
+
 def _take(report, record):
-    source, check = record.get('source') or '', record.get('check') or ''
-    kw = record.get('kw') if isinstance(record.get('kw'), dict) else {}
+    source, check, kw = record.source, record.check, record.kw
     if source == 'ipahealthcheck.meta.core' and kw.get('fqdn'):
-        report.name = str(kw['fqdn']).lower()
-    if source == 'ipahealthcheck.ipa.meta' and \
-            isinstance(kw.get('masters'), list):
-        report.masters.update(str(m).lower() for m in kw['masters'])
+        report.name = record.text('fqdn', host=True).lower()
+    if source == 'ipahealthcheck.ipa.meta' and 'masters' in kw:
+        masters = kw['masters']
+        if not isinstance(masters, list):
+            record.bad('kw.masters', masters, 'a list of host names')
+        for n, master in enumerate(masters):
+            if not isinstance(master, str) or not HOST.match(master):
+                record.bad('kw.masters[%d]' % n, master, 'a host name')
+            report.masters.add(master.lower())
     if not source.startswith('dogtag.'):
         return
-    result = record.get('result')
+    result = record.result
+    key = record.text('key')
     if result != 'SUCCESS':
-        report.findings.append(
-            (result, '%s.%s.%s' % (source, check, kw.get('key', ''))))
-    if kw.get('key') == 'ca':
+        report.findings.append((result, '%s.%s.%s' % (source, check, key)))
+    if key == 'ca':
         report.ca = False
         return
     report.ca = True
     if check == 'AgreementCheck' and result == 'SUCCESS' and kw.get('peer'):
-        report.peers.add(str(kw['peer']).lower())
-    if check == 'RUVCheck' and isinstance(kw.get('ruv'), list):
-        report.replica_id = kw.get('local_replica_id')
-        for element in kw['ruv']:
-            if isinstance(element, list) and len(element) == 2:
-                report.ruv[element[0]] = str(element[1]).lower()
+        report.peers.add(record.text('peer', host=True).lower())
+    if check == 'RUVCheck' and 'ruv' in kw:
+        _take_ruv(report, record)
     if source == 'dogtag.ranges' and kw.get('server') and \
             report.name is None:
-        report.name = str(kw['server']).lower()
-    key = kw.get('key')
-    if source == 'dogtag.ranges' and 'range_begin' in kw and \
+        report.name = record.text('server', host=True).lower()
+    if source == 'dogtag.ranges' and check in RANGE_CHECKS and \
+            key in REPOSITORY_KEYS and 'range_begin' in kw and \
             key not in report.ranges:
-        try:
-            owned = [('active', int(kw['range_begin']),
-                      int(kw['range_end']))]
-            if 'standby_begin' in kw:
-                owned.append(('standby', int(kw['standby_begin']),
-                              int(kw['standby_end'])))
-        except (TypeError, ValueError):
-            return
+        owned = [('active', record.number('range_begin'),
+                  record.number('range_end'))]
+        if 'standby_begin' in kw:
+            owned.append(('standby', record.number('standby_begin'),
+                          record.number('standby_end')))
         report.ranges[key] = owned
+
+
+def _take_ruv(report, record):
+    kw = record.kw
+    if not isinstance(kw['ruv'], list):
+        record.bad('kw.ruv', kw['ruv'], 'a list of [replica ID, host]')
+    report.replica_id = record.replica_id(kw.get('local_replica_id'),
+                                          'kw.local_replica_id')
+    for n, element in enumerate(kw['ruv']):
+        field = 'kw.ruv[%d]' % n
+        if not isinstance(element, list) or len(element) != 2:
+            record.bad(field, element, 'a [replica ID, host] pair')
+        rid = record.replica_id(element[0], field + '[0]')
+        host = element[1]
+        if not isinstance(host, str) or not HOST.match(host):
+            record.bad(field + '[1]', host, 'a host name')
+        report.ruv[rid] = host.lower()
 
 
 def analyse(directory):
@@ -117,23 +220,25 @@ def analyse(directory):
     except OSError as e:
         add(constants.CRITICAL, 'InputCheck', 'directory', 'Cannot list '
             '{directory}: {error}. Expected a directory holding one '
-            'healthcheck JSON file per CA server.', directory=directory,
-            error=str(e))
+            'healthcheck JSON file per CA server.',
+            directory=one_line(directory), error=one_line(str(e)))
         return results
     reports = []
     for name in names:
         path = os.path.join(directory, name)
         try:
             reports.append(read_report(path))
-        except ValueError as e:
-            add(constants.ERROR, 'InputCheck', name, '{file} is unusable: '
-                '{problem}. Expected the JSON output of ipa-healthcheck '
-                '(without --failures-only). Write it again, e.g. '
-                'ipa-healthcheck --output-file <file> on that server.',
-                file=path, problem=str(e))
+        except ReportError as e:
+            # The other reports are still analysed without this one.
+            add(constants.ERROR, 'InputCheck', one_line(name), '{file} is '
+                'unusable: {problem}. Expected the JSON output of '
+                'ipa-healthcheck (without --failures-only). Write it again, '
+                'e.g. ipa-healthcheck --output-file <file> on that server.',
+                file=one_line(path), field=e.field,
+                problem=one_line(str(e)))
     add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} server '
         'report(s) from {directory}.', servers=len(reports),
-        directory=directory)
+        directory=one_line(directory))
     complete = not _missing(reports, add)     # every listed server reported
     _ownership(reports, add)
     _replica_ids(reports, complete, add)
@@ -161,7 +266,7 @@ def _missing(reports, add):
             'The report of {server} ({file}) has Dogtag results but no '
             'range: its CS.cfg could not be read or dogtag.ranges was '
             'excluded. Fix the findings on {server} and collect its '
-            'report again.', server=report.name, file=report.path)
+            'report again.', server=report.name, file=one_line(report.path))
     return bool(expected - seen)
 
 
@@ -237,7 +342,7 @@ def _table_row(report, add):
         constants.WARNING if warnings else constants.SUCCESS
     add(level, 'ServerFindingsCheck', report.name, '{server}: {errors} '
         'error(s), {warnings} warning(s) in dogtag.*{listing}',
-        server=report.name, file=report.path, errors=len(errors),
+        server=report.name, file=one_line(report.path), errors=len(errors),
         warnings=len(warnings), findings=errors + warnings,
         listing=(': ' + ', '.join(errors + warnings)) if errors or warnings
         else '.', ca=report.ca,
