@@ -1,0 +1,106 @@
+"""Rules a real 389-DS cannot show without FreeIPA's topology plugin or a
+particular replication history; each test names the upstream source."""
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from ipahealthcheck_dogtag.checks.replication import failure_start
+from ipahealthcheck_dogtag.dogtag import fixes
+from ipahealthcheck_dogtag.dogtag.agreements import Agreement
+from ipahealthcheck_dogtag.dogtag.topology import Topology
+
+LOCAL, PEER = 'ca1.ipa.test', 'ca2.ipa.test'
+DATABASE = SimpleNamespace(
+    ldap_uri='ldapi://%2Frun%2Fslapd-IPA-TEST.socket',
+    subsystem=lambda name: SimpleNamespace(basedn='o=ipaca'))
+EPOCH = '19700101000000Z'
+
+
+def topology(level=1, managed=(LOCAL, PEER), segments=None):
+    return Topology('ipa', 'cn=masters,cn=ipa,cn=etc,dc=ipa,dc=test',
+                    {LOCAL, PEER}, {LOCAL, PEER}, segments or {}, LOCAL,
+                    managed=set(managed), domain_level=level)
+
+
+def agreement(marked=False, **attrs):
+    values = {'cn': 'caTo' + PEER, 'nsds5replicahost': PEER,
+              'nsds5replicaport': '389',
+              'objectclass': ['top', 'nsds5replicationagreement'] +
+              (['ipaReplTopoManagedAgreement'] if marked else [])}
+    values.update(attrs)
+    return Agreement('cn=caTo%s,cn=replica' % PEER, {
+        k.lower(): [x.encode() for x in (v if isinstance(v, list) else [v])]
+        for k, v in values.items()})
+
+
+def test_topology_plugin_refuses_managed_agreements():
+    """freeipa/freeipa release-4-13-3 daemons/ipa-slapi-plugins/topology/
+    topology_pre.c ipa_topo_pre_del: "Entry is managed by topology plugin.
+    Deletion not allowed." when ipa_topo_is_entry_managed: the agreement
+    is marked (topology_util.c ipa_topo_util_agmt_is_marked) or both ends
+    are managed hosts (ipa_topo_util_target_is_managed); the plugin is
+    inactive below domain level 1 (ipa_topo_util_check_plugin_active)."""
+    refused = fixes.refused_by_topology_plugin
+    assert refused(topology(), agreement())
+    assert refused(topology(managed=(LOCAL,)), agreement(marked=True))
+    assert not refused(topology(managed=(LOCAL,)), agreement())
+    assert not refused(topology(level=0), agreement(marked=True))
+    standalone = Topology('security domain', 'ou=Security Domain,o=ipaca',
+                          {PEER}, {PEER}, {}, LOCAL)
+    assert not refused(standalone, agreement(marked=True))
+
+
+def test_removal_the_server_accepts():
+    """What IPA accepts instead: the segment's removal (topology_post.c
+    deletes its agreements), or a dirsrv restart after which
+    ipa_topo_util_update_agmt_list deletes a marked agreement without a
+    segment and adopts an unmarked one as segment <local>-to-<peer>
+    (ipa_topo_util_segm_from_agmt), release-4-13-3."""
+    joined = topology(segments={frozenset((LOCAL, PEER)): 'ca1-to-ca2'})
+    assert fixes.remove_agreement(DATABASE, joined, agreement()) == \
+        'ipa topologysegment-del ca ca1-to-ca2'
+    fix = fixes.remove_agreement(DATABASE, topology(), agreement(True))
+    assert fix.startswith('systemctl restart dirsrv@IPA-TEST.service on '
+                          'ca1.ipa.test: at start the topology plugin '
+                          'deletes a managed agreement')
+    fix = fixes.remove_agreement(DATABASE, topology(), agreement())
+    assert 'adopts the agreement as segment ca1.ipa.test-to-ca2.ipa.test, ' \
+        'then ipa topologysegment-del ca ca1.ipa.test-to-ca2.ipa.test' in fix
+    assert fixes.remove_agreement(DATABASE, topology(level=0),
+                                  agreement(True)).startswith(
+        'dsconf slapd-IPA-TEST repl-agmt delete')
+    # Level 0: IPA's own removal, not `ipa server-del`.
+    assert 'ipa-replica-manage del ca2.ipa.test' in fixes.unreachable_peer(
+        DATABASE, topology(level=0), agreement())
+
+
+def test_what_dates_a_failure():
+    """389ds/389-ds-base 389-ds-base-2.9.0 (same in 1.3.11)
+    repl5_inc_protocol.c repl5_inc_run: an acquired session sets
+    LastUpdateStart to now and LastUpdateEnd to 0; success sets End,
+    failure sets Start back to 0. repl5_agmt.c: both are in memory only
+    (epoch after a restart); nsds5replicaChangesSentSinceStartup counts the
+    changes the peer accepted since the start; LastInitEnd persists."""
+    started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    later = started + timedelta(days=3)
+    success = agreement(nsds5replicaLastUpdateEnd='20260104000000Z')
+    assert failure_start(success, started) == (later, 'last_success')
+    # End 0 after a session failed half-way, though changes got through.
+    cleared = agreement(nsds5replicaLastUpdateEnd=EPOCH,
+                        nsds5replicaLastUpdateStart=EPOCH,
+                        nsds5replicaChangesSentSinceStartup='4:12/0 ')
+    assert cleared.changes_sent == 12
+    assert failure_start(cleared, started) == (None, None)
+    nothing = agreement(nsds5replicaLastUpdateEnd=EPOCH,
+                        nsds5replicaChangesSentSinceStartup='4:0/3 ')
+    assert failure_start(nothing, started) == (started, 'server_start')
+    init = agreement(nsds5replicaLastUpdateEnd=EPOCH,
+                     nsds5replicaLastInitEnd='20260104000000Z',
+                     nsds5replicaLastInitStatus='Error (0) Total update '
+                     'succeeded')
+    assert failure_start(init, started) == (later, 'last_init')
+    failed_init = agreement(nsds5replicaLastUpdateEnd=EPOCH,
+                            nsds5replicaLastInitEnd='20260104000000Z',
+                            nsds5replicaLastInitStatus='Error (-1) '
+                            'Problem connecting to replica')
+    assert failure_start(failed_init, started) == (started, 'server_start')
