@@ -70,11 +70,11 @@ def dist(clean_tree):
     """The wheel and the sdist, offline: no build isolation, no index, the
     distribution's setuptools and python3-build."""
     out = os.path.join(os.path.dirname(clean_tree), 'dist')
+    run([sys.executable, '-m', 'build', '--sdist', '--no-isolation',
+         '-o', out, '.'], clean_tree)
     run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
          '--no-build-isolation', '--no-index', '--disable-pip-version-check',
          '-w', out, '.'], clean_tree)
-    run([sys.executable, '-m', 'build', '--sdist', '--no-isolation',
-         '-o', out, '.'], clean_tree)
     wheel, = glob.glob(os.path.join(out, '*.whl'))
     sdist, = glob.glob(os.path.join(out, '*.tar.gz'))
     return wheel, sdist
@@ -160,6 +160,23 @@ def test_wheel_installed_in_a_new_venv_runs(venv, version, tmp_path):
     done = run([os.path.join(venv, 'dogtag-healthcheck'), '--list-sources',
                 '--config', _plain_config(tmp_path)], tmp_path)
     assert _listed_sources(done.stdout) == set(SOURCES)
+
+
+def test_pip_install_from_a_clone(clean_tree, dist, version, tmp_path):
+    """The README's command: pip builds and installs a copy, not a link to
+    the tree."""
+    where = str(tmp_path / 'venv')
+    run([SYSTEM_PYTHON, '-m', 'venv', '--system-site-packages', where], '/')
+    python = os.path.join(where, 'bin', 'python')
+    run([python, '-m', 'pip', 'install', '-q', '--no-deps',
+         '--no-build-isolation', '--no-index', '--disable-pip-version-check',
+         clean_tree], '/')
+    done = run([python, '-c', 'import %s as p; print(p.__file__)' % PACKAGE],
+               tmp_path)
+    assert done.stdout.startswith(where + '/lib/')
+    done = run([os.path.join(where, 'bin', 'dogtag-healthcheck'),
+                '--version'], tmp_path)
+    assert done.stdout == '%s: %s\n' % (PACKAGE, version)
 
 
 @pytest.fixture(scope='module')
@@ -272,3 +289,22 @@ def test_man_page_renders_without_warnings(page, clean_tree):
                     'SOURCES AND CHECKS', 'CONFIGURATION', 'EXIT STATUS',
                     'FILES', 'SEE ALSO'):
         assert section in sections
+
+
+def test_man_pages_name_every_source_check_and_key(clean_tree):
+    """dogtag-healthcheck(8) lists what the installed package has: every
+    source and check of the registry, every configuration key it reads."""
+    import inspect
+    from ipahealthcheck_dogtag import discovery
+    from ipahealthcheck_dogtag.checks.plugin import registry
+    with open(os.path.join(clean_tree, MAN_PAGES[0])) as f:
+        page = f.read()
+    named = set(re.findall(r'^\.BR? (\S+)', page, re.M))
+    checks = {cls.__name__ for cls in registry.plugins}
+    sources = {cls.__module__ for cls in registry.plugins}
+    keys = set(re.findall(r"'(dogtag_\w+)'",
+                          inspect.getsource(discovery.Settings)))
+    assert sources == set(SOURCES)
+    assert len(keys) >= 6
+    missing = (checks | sources | keys) - named
+    assert not missing, 'add to %s: %s' % (MAN_PAGES[0], sorted(missing))
