@@ -113,8 +113,9 @@ def test_sdist_holds_the_source_and_what_a_distribution_needs(
     config.read(os.path.join(clean_tree, 'setup.cfg'))
     assert config['metadata']['license'] == 'GPLv3+'
     with open(os.path.join(clean_tree, 'LICENSE')) as f:
-        assert 'GNU GENERAL PUBLIC LICENSE\n                       ' \
-            'Version 3,' in f.read()
+        text = f.read()
+    assert 'GNU GENERAL PUBLIC LICENSE' in text
+    assert 'Version 3, 29 June 2007' in text
 
     # One version everywhere a packager looks.
     with open(os.path.join(clean_tree, SPEC)) as f:
