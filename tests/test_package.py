@@ -103,7 +103,7 @@ def test_sdist_holds_the_source_and_what_a_distribution_needs(
     with tarfile.open(sdist) as t:
         names = {n[len(top):] for n in t.getnames() if n.startswith(top)}
     for name in ('README.md', 'LICENSE', 'NEWS', 'setup.cfg', 'setup.py',
-                 SPEC) + MAN_PAGES:
+                 'pyproject.toml', SPEC) + MAN_PAGES:
         assert name in names
     assert {'src/' + m for m in modules} <= names
     assert not [n for n in names if n.split('/')[0] in ('sandbox', 'tests')]
