@@ -37,14 +37,20 @@ def ipa_healthcheck(scenario, *args):
                 scenario.config_path] + list(args), scenario.instance_dir)
 
 
-@pytest.fixture(scope='module')
-def stale(ds, tmp_path_factory):
+def stale_scenario(ds, directory, name):
+    """A CA whose allCerts index misses certificates 31 to 35: Dogtag's
+    lookup then finds 30 as the last serial number."""
     from conftest import Scenario
-    scenario = Scenario(ds, tmp_path_factory.mktemp('e2e'), 'endtoendstale')
+    scenario = Scenario(ds, directory, name)
     scenario.build(certs=range(1, 31), ca_requests=range(1, 31), kra=False)
     cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),
                         scenario.tree.certs_(range(31, 36)))
     return scenario
+
+
+@pytest.fixture(scope='module')
+def stale(ds, tmp_path_factory):
+    return stale_scenario(ds, tmp_path_factory.mktemp('e2e'), 'endtoendstale')
 
 
 def test_dogtag_healthcheck_reports_the_fault_as_json(stale):
@@ -117,6 +123,26 @@ def test_excludes_and_healthy_exit_code(stale, ds):
     assert done.returncode == 0, done.stdout
     assert 'SUCCESS: dogtag.ranges.VLVIndexCheck.allCerts-endtoendstale' \
         in done.stdout
+
+
+def test_commands_run_the_installed_package():
+    """The console scripts used above are the wheel's, installed in .venv:
+    they start this interpreter and import the package from its
+    site-packages, not from src/ and not as an editable install."""
+    import sysconfig
+    from importlib.metadata import distribution
+    site = os.path.realpath(sysconfig.get_paths()['purelib'])
+    for command in ('dogtag-healthcheck', 'dogtag-clustercheck'):
+        with open(os.path.join(BIN, command)) as f:
+            assert f.readline().strip() == '#!' + sys.executable
+    done = run([sys.executable, '-c', 'import ipahealthcheck_dogtag as p; '
+                'print(p.__file__)'], BIN)
+    where = os.path.realpath(done.stdout.strip())
+    assert where == os.path.join(site, 'ipahealthcheck_dogtag',
+                                 '__init__.py'), done.stderr
+    direct_url = distribution('ipahealthcheck_dogtag').read_text(
+        'direct_url.json') or '{}'
+    assert not json.loads(direct_url).get('dir_info', {}).get('editable')
 
 
 def test_pki_healthcheck_registry_is_declared():

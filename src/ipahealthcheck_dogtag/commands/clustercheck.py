@@ -23,6 +23,8 @@ from ipahealthcheck.core import constants
 from ipahealthcheck.core.output import JSON, Human
 from ipahealthcheck.core.plugin import Result, Results
 
+from ipahealthcheck_dogtag import __version__
+
 SOURCE = 'dogtag.cluster'
 
 
@@ -382,6 +384,8 @@ def main(argv=None):
     parser.add_argument('--output-file', default=None)
     parser.add_argument('--failures-only', action='store_true')
     parser.add_argument('--indent', type=int, default=2)
+    parser.add_argument('--version', action='version',
+                        version='ipahealthcheck_dogtag: %s' % __version__)
     options = parser.parse_args(argv)
     options.all = True
     options.severity = None
