@@ -1,0 +1,189 @@
+"""A healthy IPA-like CA topology on three replicating 389-DS instances: a
+master and two clones with the ranges they really hold after their first
+start (replayed by sandbox/clones.py from pkispawn's request_ranges,
+UpdateNumberRange and Repository.checkRanges, dogtagpki/pki v11.5.0 and
+master). Every dogtag.ranges check on every server must say SUCCESS."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ipahealthcheck.core.config import read_config
+
+from sandbox import cadb
+from sandbox import clones
+from sandbox import replication as repl
+from sandbox.ds import DirectoryServer
+from conftest import run_checks
+
+HOSTS = ('127.0.0.1', '127.0.0.2', '127.0.0.3')
+NAMES = ('ipa1.ipa.test', 'ipa2.ipa.test', 'ipa3.ipa.test')
+BASE = cadb.SUFFIX
+# IPA's master after ipa-server-install: pkispawn's legacy defaults,
+# replica IDs 1..100 from the CS.cfg template, serial management off
+# (deployment/__init__.py configure_ca; base/ca/shared/conf/CS.cfg).
+CA_VLV = ('allCerts', 'caAll')      # each server defines its own
+MASTER = dict(cadb.CA_DEFAULTS, **{'dbs.enableSerialManagement': 'false'})
+
+
+def _dbs(server):
+    return {k: v for k, v in server.cfg.items()
+            if k.startswith('dbs.') or k == 'machineName'}
+
+
+class Topology:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.ds = [DirectoryServer(name='ca%d' % n, hostname=host)
+                   for n, host in enumerate(HOSTS, 1)]
+        self.servers = []
+
+    def build(self):
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda s: s.create(cache_mb=64), self.ds))
+        for rid, ds in enumerate(self.ds, 1):
+            cadb.prepare_backend(ds)
+            repl.enable_supplier(ds, rid)
+        for a in range(3):             # full mesh, as IPA's CA segments
+            for b in range(3):
+                if a != b:
+                    repl.add_agreement(self.ds[a], 'caTo%s' % HOSTS[b],
+                                       HOSTS[b], self.ds[b].port)
+        tree = cadb.CATree()
+        conn = self.ds[0].connect()
+        try:
+            # the master's install (nextRange by pki-server ca-range-update)
+            # and what it issued before any clone existed
+            tree.create(conn, kra=False)
+            cadb.add_entries(conn, tree.certs_(range(1, 13)) +
+                             tree.requests_(range(1, 13)))
+            master = clones.Server(NAMES[0], MASTER)
+            master.issued['serialNo'] = list(range(1, 13))
+            master.issued['request'] = list(range(1, 13))
+        finally:
+            conn.unbind_s()
+        for b in (1, 2):
+            repl.initialize(self.ds[0], 'caTo%s' % HOSTS[b])
+        self.servers = [master]
+        for n in (1, 2):
+            self._clone(master, n)
+        # the master restarts too: nothing to allocate, far above low water
+        self._on(0, lambda conn: clones.start(master, conn, BASE))
+        for ds in self.ds:
+            conn = ds.connect()
+            try:
+                tree.add_vlv(conn, CA_VLV)
+            finally:
+                conn.unbind_s()
+            ds.reindex(vlv_indexes=tree.vlv_index_names(CA_VLV))
+        for n, server in enumerate(self.servers):
+            tree.write_cs_cfg(self.instance_dir(n), **{
+                k.replace('.', '__'): v for k, v in server.cfg.items()})
+
+    def _clone(self, master, n):
+        """pkispawn on server n, its first start, one certificate and one
+        request issued, all replicated before the next step."""
+        clone = self._on(0, lambda conn: clones.spawn_clone(
+            master, NAMES[n], cadb.CA_DEFAULTS, conn, BASE))
+        self._on(n, lambda conn: clones.start(clone, conn, BASE))
+        serial = clone.get('serialNo', 'begin*Number')
+        request = clone.get('request', 'begin*Number')
+        tree = cadb.CATree()
+        self._on(n, lambda conn: cadb.add_entries(
+            conn, [tree.cert(serial), tree.request(request)]))
+        clone.issued['serialNo'].append(serial)
+        clone.issued['request'].append(request)
+        for ds in self.ds:
+            assert repl.wait_for(ds, 'cn=%d,%s' % (serial, tree.certs))
+            assert repl.wait_for(ds, 'cn=%d,%s' % (request,
+                                                   tree.ca_requests))
+        self._settle()
+        self.servers.append(clone)
+
+    def _on(self, n, action):
+        conn = self.ds[n].connect()
+        try:
+            return action(conn)
+        finally:
+            conn.unbind_s()
+
+    def _settle(self):
+        """Wait until every server shows the same nextRange values."""
+        def values(ds):
+            conn = ds.connect()
+            try:
+                return [conn.search_s('%s,%s' % (r[2], BASE), 0,
+                                      attrlist=['nextRange'])[0][1]
+                        for r in clones.REPOSITORIES.values()]
+            finally:
+                conn.unbind_s()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            seen = [values(ds) for ds in self.ds]
+            if all(v == seen[0] for v in seen):
+                return
+            time.sleep(0.2)
+        raise AssertionError('nextRange did not replicate: %r' % seen)
+
+    def instance_dir(self, n):
+        return str(self.tmp / ('server%d' % n) / cadb.INSTANCE_ID)
+
+    def run(self, n):
+        path = str(self.tmp / ('healthcheck-%d.conf' % n))
+        cadb.write_healthcheck_conf(path, self.instance_dir(n), self.ds[n],
+                                    '11.5.0')
+        return run_checks(read_config(path), source='dogtag.ranges')
+
+
+@pytest.fixture(scope='module')
+def topology(tmp_path_factory):
+    topology = Topology(tmp_path_factory.mktemp('topology'))
+    try:
+        topology.build()
+        yield topology
+    finally:
+        for ds in topology.ds:
+            ds.destroy()
+
+
+def test_the_clones_hold_what_dogtag_gives_them(topology):
+    """The replayed state: each clone's active ranges came from the end of
+    the master's (transfer sizes 10000, 0x10000, 5), its standby ranges
+    from nextRange at its first start (PKI >= 10.11 arithmetic for hex
+    serials), and no replica ID standby range anywhere."""
+    master, first, second = (_dbs(s) for s in topology.servers)
+    assert (first['dbs.beginRequestNumber'],
+            first['dbs.endRequestNumber']) == ('9990001', '10000000')
+    assert (second['dbs.beginRequestNumber'],
+            second['dbs.endRequestNumber']) == ('9980001', '9990000')
+    assert (first['dbs.beginSerialNumber'],
+            first['dbs.endSerialNumber']) == ('fff0001', '10000000')
+    assert (first['dbs.nextBeginSerialNumber'],
+            first['dbs.nextEndSerialNumber']) == ('10000001', '20000000')
+    assert second['dbs.nextBeginSerialNumber'] == '278435457'
+    assert (first['dbs.beginReplicaNumber'],
+            first['dbs.endReplicaNumber']) == ('96', '100')
+    assert (second['dbs.beginReplicaNumber'],
+            second['dbs.endReplicaNumber']) == ('91', '95')
+    assert master['dbs.endReplicaNumber'] == '90'
+    assert master['dbs.enableSerialManagement'] == 'true'
+    for server in (master, first, second):
+        assert 'dbs.nextBeginReplicaNumber' not in server
+
+
+@pytest.mark.parametrize('n', [0, 1, 2])
+def test_every_range_check_is_quiet_on_every_server(topology, n):
+    results = topology.run(n)
+    checks = {r['check'] for r in results}
+    assert {'RangeConfigCheck', 'RangeDepletionCheck', 'CloneTransferCheck',
+            'NextRangeCheck', 'RangeOverlapCheck', 'RangeConflictCheck',
+            'LastNumberCheck'} <= checks
+    noisy = [(r['check'], r['kw'].get('key'), r['result'], r['text'])
+             for r in results if r['result'] != 'SUCCESS']
+    assert not noisy
+    keys = {r['kw'].get('key') for r in results}
+    assert 'ca.replica_ids' in keys
+    assert all(r['kw'].get('server', NAMES[n]) == NAMES[n] for r in results
+               if 'server' in r['kw'])
+
