@@ -45,11 +45,9 @@ class Topology:
         for rid, ds in enumerate(self.ds, 1):
             cadb.prepare_backend(ds)
             repl.enable_supplier(ds, rid)
-        for a in range(3):             # full mesh, as IPA's CA segments
-            for b in range(3):
-                if a != b:
-                    repl.add_agreement(self.ds[a], 'caTo%s' % HOSTS[b],
-                                       HOSTS[b], self.ds[b].port)
+        for b in (1, 2):
+            repl.add_agreement(self.ds[0], 'caTo%s' % HOSTS[b], HOSTS[b],
+                               self.ds[b].port)
         tree = cadb.CATree()
         conn = self.ds[0].connect()
         try:
@@ -65,6 +63,10 @@ class Topology:
             conn.unbind_s()
         for b in (1, 2):
             repl.initialize(self.ds[0], 'caTo%s' % HOSTS[b])
+        # then the rest of the full mesh IPA's CA segments give
+        for a, b in ((1, 0), (2, 0), (1, 2), (2, 1)):
+            repl.add_agreement(self.ds[a], 'caTo%s' % HOSTS[b], HOSTS[b],
+                               self.ds[b].port)
         self.servers = [master]
         for n in (1, 2):
             self._clone(master, n)
