@@ -21,28 +21,37 @@ import ldap
 
 from sandbox.cadb import add
 
-# repository: (dbs.* prefix, radix, repository RDN below the base,
-#              range container RDN)
+# repository: (dbs.* prefix, radix)
 REPOSITORIES = {
-    'request': ('Request', 10, 'ou=ca,ou=requests',
-                'ou=requests,ou=ranges'),
-    'serialNo': ('Serial', 16, 'ou=certificateRepository,ou=ca',
-                 'ou=certificateRepository,ou=ranges'),
-    'replicaId': ('Replica', 10, 'ou=replica', 'ou=replica,ou=ranges'),
+    'request': ('Request', 10),
+    'serialNo': ('Serial', 16),
+    'replicaId': ('Replica', 10),
+}
+# subsystem -> repository -> (repository RDN, range container RDN) below
+# the subsystem's base (base/ca and base/kra CS.cfg dbs.*DN, *RangeDN)
+CONTAINERS = {
+    'ca': {'request': ('ou=ca,ou=requests', 'ou=requests,ou=ranges'),
+           'serialNo': ('ou=certificateRepository,ou=ca',
+                        'ou=certificateRepository,ou=ranges'),
+           'replicaId': ('ou=replica', 'ou=replica,ou=ranges')},
+    'kra': {'request': ('ou=kra,ou=requests', 'ou=requests,ou=ranges'),
+            'serialNo': ('ou=keyRepository,ou=kra',
+                         'ou=keyRepository,ou=ranges'),
+            'replicaId': ('ou=replica', 'ou=replica,ou=ranges')},
 }
 
 
 class Server:
     """One CA's CS.cfg dbs.* values (as text) and what it issued."""
 
-    def __init__(self, host, settings):
+    def __init__(self, host, settings, subsystem='ca'):
         self.host = host
+        self.subsystem = subsystem
         self.cfg = dict(settings, machineName=host)
         self.issued = {'request': [], 'serialNo': [], 'replicaId': []}
 
     def _names(self, repo):
-        prefix, radix, _, _ = REPOSITORIES[repo]
-        return prefix, radix
+        return REPOSITORIES[repo]
 
     def get(self, repo, name):
         """dbs.<name with the repository's prefix> as a number, or None."""
@@ -91,24 +100,25 @@ def check_ranges(server, repo, conn, base, port=443):
     if left + standby >= server.setting(repo, 'LowWaterMark'):
         return
     increment = server.setting(repo, 'Increment')
-    first = _get_next_range(conn, base, repo, increment, server.host, port)
+    dns = ['%s,%s' % (rdn, base) for rdn in CONTAINERS[server.subsystem][repo]]
+    first = _get_next_range(conn, dns, increment, server.host, port)
     # nextRange's digits are read in the repository's radix here
     first = int(first, REPOSITORIES[repo][1])
     server.put(repo, 'nextBegin*Number', first)
     server.put(repo, 'nextEnd*Number', first + increment - 1)
 
 
-def _get_next_range(conn, base, repo, increment, host, port):
-    """Repository.getNextRange(): read nextRange N (decimal), write
-    N + increment back, record cn=N with endRange N + increment - 1."""
-    _, _, repo_rdn, range_rdn = REPOSITORIES[repo]
-    dn = '%s,%s' % (repo_rdn, base)
+def _get_next_range(conn, dns, increment, host, port):
+    """Repository.getNextRange(): read nextRange N (decimal) on the
+    repository entry, write N + increment back, record cn=N with endRange
+    N + increment - 1 in the range container."""
+    dn, container = dns
     attrs = conn.search_s(dn, ldap.SCOPE_BASE, attrlist=['nextRange'])[0][1]
     current = attrs['nextRange'][0].decode()
     after = int(current) + increment
     conn.modify_s(dn, [(ldap.MOD_DELETE, 'nextRange', [current.encode()]),
                        (ldap.MOD_ADD, 'nextRange', [str(after).encode()])])
-    add(conn, 'cn=%s,%s,%s' % (current, range_rdn, base),
+    add(conn, 'cn=%s,%s' % (current, container),
         objectClass=['top', 'pkiRange'], cn=current, beginRange=current,
         endRange=str(after - 1), host=host, SecurePort=str(port))
     return current
@@ -135,7 +145,7 @@ def update_number_range(master, repo, conn, base):
 
 def spawn_clone(master, host, settings, conn, base):
     """pkispawn of a clone: its ranges come from `master`."""
-    clone = Server(host, settings)
+    clone = Server(host, settings, master.subsystem)
     for repo in ('request', 'serialNo', 'replicaId'):
         begin, end = update_number_range(master, repo, conn, base)
         clone.put(repo, 'begin*Number', begin)
@@ -145,6 +155,7 @@ def spawn_clone(master, host, settings, conn, base):
 
 
 def start(server, conn, base):
-    """A CA's start-up: checkRanges() on requests and certificates."""
+    """Start-up: checkRanges() on requests and certificates (CA:
+    CAEngine.startupSubsystems) or keys (KRA: KRAEngine)."""
     for repo in ('request', 'serialNo'):
         check_ranges(server, repo, conn, base)

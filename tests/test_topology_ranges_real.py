@@ -1,5 +1,5 @@
 """A healthy IPA-like CA topology on three replicating 389-DS instances: a
-master and two clones with the ranges they really hold after their first
+first CA and KRA and two clones of each with the ranges they really hold after their first
 start (replayed by sandbox/clones.py from pkispawn's request_ranges,
 UpdateNumberRange and Repository.checkRanges, dogtagpki/pki v11.5.0 and
 master). Every dogtag.ranges check on every server must say SUCCESS."""
@@ -19,12 +19,17 @@ from conftest import run_checks
 
 HOSTS = ('127.0.0.1', '127.0.0.2', '127.0.0.3')
 NAMES = ('ipa1.ipa.test', 'ipa2.ipa.test', 'ipa3.ipa.test')
-BASE = cadb.SUFFIX
-# IPA's master after ipa-server-install: pkispawn's legacy defaults,
-# replica IDs 1..100 from the CS.cfg template, serial management off
-# (deployment/__init__.py configure_ca; base/ca/shared/conf/CS.cfg).
-CA_VLV = ('allCerts', 'caAll')      # each server defines its own
-MASTER = dict(cadb.CA_DEFAULTS, **{'dbs.enableSerialManagement': 'false'})
+TREE = cadb.CATree()
+BASES = {'ca': TREE.base, 'kra': TREE.kra_base}
+RANGE_VLV = ('allCerts', 'caAll', 'kraAll')   # each server defines its own
+# IPA's first CA and KRA: pkispawn's legacy defaults, replica IDs 1..100
+# from the CS.cfg template, serial management off (deployment/__init__.py
+# configure_ca / configure_kra; base/ca, base/kra shared/conf/CS.cfg).
+MASTER = {'ca': dict(cadb.CA_DEFAULTS, **{'dbs.enableSerialManagement':
+                                         'false'}),
+          'kra': dict(cadb.KRA_DEFAULTS, **{'dbs.enableSerialManagement':
+                                           'false'})}
+CLONE = {'ca': cadb.CA_DEFAULTS, 'kra': cadb.KRA_DEFAULTS}
 
 
 def _dbs(server):
@@ -37,7 +42,7 @@ class Topology:
         self.tmp = tmp
         self.ds = [DirectoryServer(name='ca%d' % n, hostname=host)
                    for n, host in enumerate(HOSTS, 1)]
-        self.servers = []
+        self.servers = []               # [{'ca': Server, 'kra': Server}]
 
     def build(self):
         with ThreadPoolExecutor(3) as pool:
@@ -48,19 +53,22 @@ class Topology:
         for b in (1, 2):
             repl.add_agreement(self.ds[0], 'caTo%s' % HOSTS[b], HOSTS[b],
                                self.ds[b].port)
-        tree = cadb.CATree()
-        conn = self.ds[0].connect()
-        try:
-            # the master's install (nextRange by pki-server ca-range-update)
-            # and what it issued before any clone existed
-            tree.create(conn, kra=False)
-            cadb.add_entries(conn, tree.certs_(range(1, 13)) +
-                             tree.requests_(range(1, 13)))
-            master = clones.Server(NAMES[0], MASTER)
-            master.issued['serialNo'] = list(range(1, 13))
-            master.issued['request'] = list(range(1, 13))
-        finally:
-            conn.unbind_s()
+        # the first server's install (nextRange by pki-server
+        # <sub>-range-update) and what it issued before any clone existed
+        master = {sub: clones.Server(NAMES[0], MASTER[sub], sub)
+                  for sub in ('ca', 'kra')}
+        issued = {'ca': (TREE.certs_(range(1, 13)),
+                         TREE.requests_(range(1, 13))),
+                  'kra': (TREE.keys_(range(1, 6)),
+                          TREE.requests_(range(1, 6), kra=True))}
+        self._on(0, lambda conn: TREE.create(conn, kra=True))
+        for sub, (numbers, requests) in issued.items():
+            self._on(0, lambda conn: cadb.add_entries(conn, numbers +
+                                                      requests))
+            master[sub].issued['serialNo'] = list(
+                range(1, 1 + len(numbers)))
+            master[sub].issued['request'] = list(
+                range(1, 1 + len(requests)))
         for b in (1, 2):
             repl.initialize(self.ds[0], 'caTo%s' % HOSTS[b])
         # then the rest of the full mesh IPA's CA segments give
@@ -69,39 +77,42 @@ class Topology:
                                self.ds[b].port)
         self.servers = [master]
         for n in (1, 2):
-            self._clone(master, n)
-        # the master restarts too: nothing to allocate, far above low water
-        self._on(0, lambda conn: clones.start(master, conn, BASE))
+            self.servers.append({sub: self._clone(master[sub], n)
+                                 for sub in ('ca', 'kra')})
+        # the first server restarts too: far above its low-water marks
+        for sub in ('ca', 'kra'):
+            self._on(0, lambda conn: clones.start(master[sub], conn,
+                                                  BASES[sub]))
         for ds in self.ds:
-            conn = ds.connect()
-            try:
-                tree.add_vlv(conn, CA_VLV)
-            finally:
-                conn.unbind_s()
-            ds.reindex(vlv_indexes=tree.vlv_index_names(CA_VLV))
+            self._on(self.ds.index(ds),
+                     lambda conn: TREE.add_vlv(conn, RANGE_VLV))
+            ds.reindex(vlv_indexes=TREE.vlv_index_names(RANGE_VLV))
         for n, server in enumerate(self.servers):
-            tree.write_cs_cfg(self.instance_dir(n), **{
-                k.replace('.', '__'): v for k, v in server.cfg.items()})
+            for sub in ('ca', 'kra'):
+                TREE.write_cs_cfg(self.instance_dir(n), sub, **{
+                    k.replace('.', '__'): v
+                    for k, v in server[sub].cfg.items()})
 
     def _clone(self, master, n):
-        """pkispawn on server n, its first start, one certificate and one
+        """pkispawn on server n, its first start, one number and one
         request issued, all replicated before the next step."""
+        base = BASES[master.subsystem]
         clone = self._on(0, lambda conn: clones.spawn_clone(
-            master, NAMES[n], cadb.CA_DEFAULTS, conn, BASE))
-        self._on(n, lambda conn: clones.start(clone, conn, BASE))
-        serial = clone.get('serialNo', 'begin*Number')
+            master, NAMES[n], CLONE[master.subsystem], conn, base))
+        self._on(n, lambda conn: clones.start(clone, conn, base))
+        number = clone.get('serialNo', 'begin*Number')
         request = clone.get('request', 'begin*Number')
-        tree = cadb.CATree()
-        self._on(n, lambda conn: cadb.add_entries(
-            conn, [tree.cert(serial), tree.request(request)]))
-        clone.issued['serialNo'].append(serial)
+        kra = master.subsystem == 'kra'
+        entries = [TREE.key(number) if kra else TREE.cert(number),
+                   TREE.request(request, kra=kra)]
+        self._on(n, lambda conn: cadb.add_entries(conn, entries))
+        clone.issued['serialNo'].append(number)
         clone.issued['request'].append(request)
         for ds in self.ds:
-            assert repl.wait_for(ds, 'cn=%d,%s' % (serial, tree.certs))
-            assert repl.wait_for(ds, 'cn=%d,%s' % (request,
-                                                   tree.ca_requests))
+            for dn, _ in entries:
+                assert repl.wait_for(ds, dn)
         self._settle()
-        self.servers.append(clone)
+        return clone
 
     def _on(self, n, action):
         conn = self.ds[n].connect()
@@ -112,12 +123,15 @@ class Topology:
 
     def _settle(self):
         """Wait until every server shows the same nextRange values."""
+        dns = ['%s,%s' % (rdns[0], BASES[sub])
+               for sub, repos in clones.CONTAINERS.items()
+               for rdns in repos.values()]
+
         def values(ds):
             conn = ds.connect()
             try:
-                return [conn.search_s('%s,%s' % (r[2], BASE), 0,
-                                      attrlist=['nextRange'])[0][1]
-                        for r in clones.REPOSITORIES.values()]
+                return [conn.search_s(dn, 0, attrlist=['nextRange'])[0][1]
+                        for dn in dns]
             finally:
                 conn.unbind_s()
         deadline = time.time() + 30
@@ -154,7 +168,7 @@ def test_the_clones_hold_what_dogtag_gives_them(topology):
     the master's (transfer sizes 10000, 0x10000, 5), its standby ranges
     from nextRange at its first start (PKI >= 10.11 arithmetic for hex
     serials), and no replica ID standby range anywhere."""
-    master, first, second = (_dbs(s) for s in topology.servers)
+    master, first, second = (_dbs(s['ca']) for s in topology.servers)
     assert (first['dbs.beginRequestNumber'],
             first['dbs.endRequestNumber']) == ('9990001', '10000000')
     assert (second['dbs.beginRequestNumber'],
@@ -172,6 +186,12 @@ def test_the_clones_hold_what_dogtag_gives_them(topology):
     assert master['dbs.enableSerialManagement'] == 'true'
     for server in (master, first, second):
         assert 'dbs.nextBeginReplicaNumber' not in server
+    kra = [_dbs(s['kra']) for s in topology.servers]
+    assert (kra[1]['dbs.beginReplicaNumber'],
+            kra[1]['dbs.endReplicaNumber']) == ('96', '100')
+    assert (kra[2]['dbs.beginSerialNumber'],
+            kra[2]['dbs.endSerialNumber']) == ('ffe0001', 'fff0000')
+    assert kra[2]['dbs.nextBeginSerialNumber'] == '278435457'
 
 
 @pytest.mark.parametrize('n', [0, 1, 2])
@@ -185,7 +205,8 @@ def test_every_range_check_is_quiet_on_every_server(topology, n):
              for r in results if r['result'] != 'SUCCESS']
     assert not noisy
     keys = {r['kw'].get('key') for r in results}
-    assert 'ca.replica_ids' in keys
+    assert {'ca.certificates', 'ca.requests', 'ca.replica_ids', 'kra.keys',
+            'kra.requests', 'kra.replica_ids'} <= keys
     assert all(r['kw'].get('server', NAMES[n]) == NAMES[n] for r in results
                if 'server' in r['kw'])
 
