@@ -80,8 +80,8 @@ class Server:
     def last_used(self, repo):
         """Dogtag's last number: the highest record in the active range, or
         begin - 1; ReplicaIDRepository returns the range's begin."""
-        begin, end = self.get(repo, 'begin*Number'), self.get(repo,
-                                                               'end*Number')
+        begin = self.get(repo, 'begin*Number')
+        end = self.get(repo, 'end*Number')
         if repo == 'replicaId':
             return begin
         inside = [n for n in self.issued[repo] if begin <= n <= end]

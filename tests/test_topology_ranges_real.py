@@ -1,6 +1,6 @@
 """A healthy IPA-like CA topology on three replicating 389-DS instances: a
-first CA and KRA and two clones of each with the ranges they really hold after their first
-start (replayed by sandbox/clones.py from pkispawn's request_ranges,
+first CA and KRA and two clones of each, with the ranges they really hold
+after their first start (replayed by sandbox/clones.py from pkispawn's request_ranges,
 UpdateNumberRange and Repository.checkRanges, dogtagpki/pki v11.5.0 and
 master). Every dogtag.ranges check on every server must say SUCCESS."""
 
@@ -25,10 +25,9 @@ RANGE_VLV = ('allCerts', 'caAll', 'kraAll')   # each server defines its own
 # IPA's first CA and KRA: pkispawn's legacy defaults, replica IDs 1..100
 # from the CS.cfg template, serial management off (deployment/__init__.py
 # configure_ca / configure_kra; base/ca, base/kra shared/conf/CS.cfg).
-MASTER = {'ca': dict(cadb.CA_DEFAULTS, **{'dbs.enableSerialManagement':
-                                         'false'}),
-          'kra': dict(cadb.KRA_DEFAULTS, **{'dbs.enableSerialManagement':
-                                           'false'})}
+OFF = {'dbs.enableSerialManagement': 'false'}
+MASTER = {'ca': dict(cadb.CA_DEFAULTS, **OFF),
+          'kra': dict(cadb.KRA_DEFAULTS, **OFF)}
 CLONE = {'ca': cadb.CA_DEFAULTS, 'kra': cadb.KRA_DEFAULTS}
 
 
@@ -209,4 +208,3 @@ def test_every_range_check_is_quiet_on_every_server(topology, n):
             'kra.requests', 'kra.replica_ids'} <= keys
     assert all(r['kw'].get('server', NAMES[n]) == NAMES[n] for r in results
                if 'server' in r['kw'])
-
