@@ -527,3 +527,20 @@ def test_security_domain_sessions_expire_on_dogtags_default_interval(
     results = scenario.run('SecurityDomainSessionCheck', source=None)
     found = by_key(results, 'SecurityDomainSessionCheck')['sessions']
     assert found['result'] == 'SUCCESS', found['text']
+
+
+def test_a_replica_id_standby_on_demand_needs_next_range(scenario):
+    """Repository.getNextRange() fails without nextRange (dogtagpki/pki
+    master), so the standby range a replica-ID transfer needs never comes."""
+    build(scenario, dbs__beginReplicaNumber='96', dbs__endReplicaNumber='100')
+    conn = scenario.ds.connect()
+    try:
+        conn.modify_s('ou=replica,' + scenario.tree.base,
+                      [(1, 'nextRange', None)])
+    finally:
+        conn.unbind_s()
+    transfer = bookkeeping(scenario)['CloneTransferCheck']['ca.replica_ids']
+    assert transfer['result'] == 'WARNING'
+    assert 'no readable nextRange' in transfer['text']
+    assert 'fails' in transfer['text']
+    assert 'restart' not in transfer['text']

@@ -232,7 +232,12 @@ class CloneTransferCheck(BookkeepingCheck):
             return
         source, note = self._standby_source(repo, left, fields)
         if source is None:
-            yield self._replica_range_unusable(repo, fields)
+            yield self.result(
+                constants.WARNING, repo.key, 'The next clone created from '
+                'this server fails to get its replica IDs from {range_cfg}: '
+                + note + '. Fix: create new clones from another CA server'
+                + ('' if 'nextRange' not in note else ', and correct '
+                   'nextRange (NextRangeCheck)') + '.', **fields)
             return
         left, standby = source
         fields['standby_available'] = str(standby)
@@ -258,11 +263,16 @@ class CloneTransferCheck(BookkeepingCheck):
                                     repo.serial_management else
                                     ', and with serial management off '
                                     'Dogtag allocates none'))
-        fix = ('create new clones from another CA server.'
-               if not repo.kind.numbered else
-               'create new clones from another CA server, or let this one '
-               'get a standby range first (dbs.enableSerialManagement=true '
-               'and a restart).')
+        if standby:
+            fix = ('create new clones from another CA server, or with the '
+                   'CA stopped remove the dbs.next* values so that Dogtag '
+                   'allocates a full standby range from nextRange.')
+        elif not repo.kind.numbered:
+            fix = 'create new clones from another CA server.'
+        else:
+            fix = ('create new clones from another CA server, or let this '
+                   'one get a standby range first '
+                   '(dbs.enableSerialManagement=true and a restart).')
         yield self.result(
             constants.WARNING, repo.key, 'Only {left_in_range} numbers are '
             'left in the active range {range_cfg} and the clone transfer size '
@@ -280,25 +290,30 @@ class CloneTransferCheck(BookkeepingCheck):
             # ReplicaIDRepository reads no ID there (low >= high):
             # initCache moves to the standby range or fails.
             if not repo.standby or repo.standby.begin >= repo.standby.end:
-                return None, ''
+                return None, ('it holds no ID Dogtag can read (begin >= '
+                              'end) and there is no standby range')
             left, standby = repo.standby.end - repo.standby.begin, 0
         low = repo.setting('LowWaterMark')
         increment = repo.setting('Increment')
+        fields['low_water_mark'] = None if low is None else str(low)
         if repo.serial_management and low is not None and increment and \
                 left + standby < low:
+            text = bookkeeping.next_range(self.context.directory(), repo)
+            if not (text and text.isdigit()):
+                # getNextRange() returns null and checkRanges() then throws
+                # on new BigInteger(null, radix): the transfer fails
+                # (Repository.java, master; v10.10.0 likewise).
+                fields.update(next_range_dn=repo.next_range_dn,
+                              next_range=text)
+                return None, (
+                    'Dogtag first allocates a standby range (fewer IDs '
+                    'than the low-water mark {low_water_mark} are left), '
+                    'but {next_range_dn} has no readable nextRange')
             fields['standby_on_demand'] = str(increment)
             return (left, increment), (
                 ' once Dogtag allocates one from nextRange, as it does '
                 'before every replica ID transfer')
         return (left, standby), ''
-
-    def _replica_range_unusable(self, repo, fields):
-        return self.result(
-            constants.WARNING, repo.key, 'The replica ID range {range_cfg} '
-            'holds no ID Dogtag can read (begin >= end) and there is no '
-            'standby range: the next clone created from this server fails '
-            'to get its replica IDs. Fix: create new clones from another CA '
-            'server.', **fields)
 
 
 @registry
