@@ -183,11 +183,18 @@ class RangeDepletionCheck(BookkeepingCheck):
         new clones. It checks this range only in UpdateNumberRange, which
         for replicaId calls checkRanges() before the transfer and so
         allocates a standby range on demand; no start-up or periodic task
-        does (CAEngine/KRAEngine startupSubsystems, SerialNumberUpdateTask,
-        UpdateNumberRange.java: v11.5.0, master). Every clone gets a
-        range of dbs.replicaCloneTransferNumber (5) IDs, below the low-water
-        mark (20) from the start (subsystem.py request_ranges, master).
-        Whether the next clone can be served is CloneTransferCheck's."""
+        does: every other checkRanges() caller is for certificates, keys
+        or requests (CMSEngine, CertificateRepository and KeyRepository
+        tasks in v10.5.18; CAEngine, KRAEngine, SerialNumberUpdateTask and
+        KeyStatusUpdateTask in v11.5.0 and master). Every clone gets a range of
+        dbs.replicaCloneTransferNumber (5) IDs, below the low-water mark
+        (20) from the start: pkispawn always requests replicaId
+        (ConfigurationUtils.java v10.5.18; subsystem.py request_ranges
+        v10.10.0 .. master). In IPA nothing consumes them (it sets up
+        o=ipaca replication itself); only Dogtag's own replication setup
+        takes IDs from dbs.beginReplicaNumber
+        (SubsystemDBReplicationEnableCLI, master). Whether the next clone
+        can be served is CloneTransferCheck's."""
         return self.result(
             constants.SUCCESS, repo.key, 'The replica ID range {range_cfg} '
             '({left_in_range} after its begin, {standby_size} in standby) is '
@@ -201,8 +208,8 @@ class CloneTransferCheck(BookkeepingCheck):
     """Can the next clone made from this server get its numbers here?
 
     UpdateNumberRange (dogtagpki/pki base/server/.../csadmin/
-    UpdateNumberRange.java, v11.5.0 and master; v10.5.18 under
-    base/server/cms) takes the transfer size T from the end of the active
+    UpdateNumberRange.java; same logic in v10.5.18, v10.10.0, v11.5.0,
+    v11.6.0 and master) takes the transfer size T from the end of the active
     range when at least T numbers are left after the last one used (exactly
     T is fine: Dogtag then moves to its standby range), else from the end of
     the standby range. With no standby range the request fails; a standby
