@@ -144,10 +144,10 @@ class Topology:
     def instance_dir(self, n):
         return str(self.tmp / ('server%d' % n) / cadb.INSTANCE_ID)
 
-    def run(self, n):
+    def run(self, n, pki_version):
         path = str(self.tmp / ('healthcheck-%d.conf' % n))
         cadb.write_healthcheck_conf(path, self.instance_dir(n), self.ds[n],
-                                    '11.5.0')
+                                    pki_version)
         return run_checks(read_config(path), source='dogtag.ranges')
 
 
@@ -193,9 +193,12 @@ def test_the_clones_hold_what_dogtag_gives_them(topology):
     assert kra[2]['dbs.nextBeginSerialNumber'] == '278435457'
 
 
+@pytest.mark.parametrize('pki_version', ['11.5.0', '11.6.0'])
 @pytest.mark.parametrize('n', [0, 1, 2])
-def test_every_range_check_is_quiet_on_every_server(topology, n):
-    results = topology.run(n)
+def test_every_range_check_is_quiet_on_every_server(topology, n,
+                                                    pki_version):
+    """Both lookups (VLV up to 11.5, sorted search from 11.6)."""
+    results = topology.run(n, pki_version)
     checks = {r['check'] for r in results}
     assert {'RangeConfigCheck', 'RangeDepletionCheck', 'CloneTransferCheck',
             'NextRangeCheck', 'RangeOverlapCheck', 'RangeConflictCheck',
