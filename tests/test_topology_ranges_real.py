@@ -4,6 +4,10 @@ after their first start (replayed by sandbox/clones.py from pkispawn's request_r
 UpdateNumberRange and Repository.checkRanges, dogtagpki/pki v11.5.0 and
 master). Every dogtag.ranges check on every server must say SUCCESS."""
 
+import json
+import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -211,3 +215,27 @@ def test_every_range_check_is_quiet_on_every_server(topology, n,
             'kra.requests', 'kra.replica_ids'} <= keys
     assert all(r['kw'].get('server', NAMES[n]) == NAMES[n] for r in results
                if 'server' in r['kw'])
+
+
+def test_the_cluster_view_sees_no_shared_numbers(topology, tmp_path):
+    """The same three servers side by side (dogtag-healthcheck JSON, then
+    dogtag-clustercheck): no two own the same numbers in any repository."""
+    bindir = os.path.dirname(sys.executable)
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    for n in range(3):
+        conf = cadb.write_healthcheck_conf(
+            str(tmp_path / ('%d.conf' % n)), topology.instance_dir(n),
+            topology.ds[n], '11.5.0')
+        subprocess.run([os.path.join(bindir, 'dogtag-healthcheck'),
+                        '--source', 'dogtag.ranges', '--config', conf,
+                        '--output-file', str(reports / ('%s.json' % NAMES[n]))],
+                       check=False, timeout=300)
+    done = subprocess.run([os.path.join(bindir, 'dogtag-clustercheck'),
+                           str(reports), '--output-type', 'json'],
+                          stdout=subprocess.PIPE, text=True, timeout=120)
+    owned = {r['kw']['key']: r['result'] for r in json.loads(done.stdout)
+             if r['check'] == 'RangeOwnershipCheck'}
+    assert set(owned.values()) == {'SUCCESS'}, owned
+    assert {'ca.certificates', 'ca.requests', 'ca.replica_ids', 'kra.keys',
+            'kra.requests', 'kra.replica_ids'} <= set(owned)
