@@ -62,9 +62,11 @@ class RangeConfigCheck(BookkeepingCheck):
     """Is the active range a range, and does the standby range follow it?
 
     Every getLastSerialNumberInRange returns null when low >= high
-    (dogtagpki/pki CertificateRepository, KeyRepository, ReplicaIDRepository,
-    RequestRepository.getPagedRequestsByFilter; RequestQueue up to 10.10;
-    same in v10.5.18, v10.10.0, v11.5.0 and master). Repository.initCache
+    (dogtagpki/pki CertificateRepository, KeyRepository, ReplicaIDRepository
+    in v10.5.18, v10.10.0, v11.5.0 and master; for requests
+    RequestQueue.getLastRequestIdInRange up to 10.10, RequestRepository
+    getPagedRequestsByFilter in v11.5.0, getLastSerialNumberInRange in
+    master). Repository.initCache
     then switches to the standby range if there is one, else throws "Error
     in obtaining the last serial number in the repository!". A range whose
     rest a clone took (UpdateNumberRange may leave end = begin or end =
