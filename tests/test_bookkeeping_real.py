@@ -5,6 +5,7 @@ SSNv1 (legacy) and SSNv2 (legacy2)."""
 import pytest
 
 from conftest import by_key
+from sandbox import cadb
 
 SOURCE = 'dogtag.ranges'
 CHECKS = ('RangeConfigCheck', 'RangeDepletionCheck', 'CloneTransferCheck',
@@ -202,8 +203,13 @@ def test_depleted_ranges(scenario):
 
 
 def test_clone_transfer_condition_of_ticket_3055(scenario):
+    """UpdateNumberRange (dogtagpki/pki v11.5.0, master) takes the transfer
+    size T from the end of the active range when at least T are left after
+    the last number used, exactly T included (its comment: "We allow this
+    to occur"), else from the end of the standby range, and fails without
+    one."""
     # Requests 1..15 with 10 used: 5 left, transfer size 10, no standby.
-    # Replica IDs 96..100: 4 left after the begin, transfer size 4.
+    # Replica IDs 96..100: 4 after the begin, transfer size 4.
     found = bookkeeping(build(
         scenario, dbs__endRequestNumber='15',
         dbs__requestCloneTransferNumber='10',
@@ -214,8 +220,8 @@ def test_clone_transfer_condition_of_ticket_3055(scenario):
     assert 'fails with a server error' in requests['text']
     assert requests['kw']['transfer_size'] == '10'
     replicas = found['ca.replica_ids']
-    assert replicas['result'] == 'WARNING'
-    assert 'takes every remaining number' in replicas['text']
+    assert replicas['result'] == 'SUCCESS', replicas['text']
+    assert 'end of the active range' in replicas['text']
     assert found['ca.certificates']['result'] == 'SUCCESS'
     # A big enough standby range is where the transfer comes from: quiet.
     scenario.write_cs_cfg(dbs__endRequestNumber='15',
@@ -224,6 +230,118 @@ def test_clone_transfer_condition_of_ticket_3055(scenario):
                           dbs__nextEndRequestNumber='2000')
     found = bookkeeping(scenario)['CloneTransferCheck']
     assert found['ca.requests']['result'] == 'SUCCESS'
+
+
+def test_what_is_left_equal_to_the_transfer_size_is_enough(scenario):
+    # Requests 1..20 with 10 used: exactly 10 left, transfer size 10.
+    found = bookkeeping(build(
+        scenario, dbs__endRequestNumber='20',
+        dbs__requestCloneTransferNumber='10'))['CloneTransferCheck']
+    assert found['ca.requests']['result'] == 'SUCCESS', \
+        found['ca.requests']['text']
+
+
+def test_a_standby_smaller_than_the_transfer_size_is_an_overlap_risk(
+        scenario):
+    """UpdateNumberRange cuts newEnd = nextEnd - T from the standby range
+    without checking its begin (UpdateNumberRange.java, master): the clone
+    gets numbers below the standby range."""
+    found = bookkeeping(build(
+        scenario, dbs__endRequestNumber='15',
+        dbs__requestCloneTransferNumber='10',
+        dbs__nextBeginRequestNumber='1000',
+        dbs__nextEndRequestNumber='1004'))['CloneTransferCheck']
+    requests = found['ca.requests']
+    assert requests['result'] == 'WARNING'
+    assert 'overlap risk' in requests['text']
+    assert 'server error' not in requests['text']
+    assert requests['kw']['standby_available'] == '5'
+
+
+def test_a_missing_transfer_size_is_named_not_printed_as_none(scenario):
+    found = bookkeeping(build(
+        scenario, dbs__replicaCloneTransferNumber=None))['CloneTransferCheck']
+    replicas = found['ca.replica_ids']
+    assert replicas['result'] == 'WARNING'
+    assert 'None' not in replicas['text']
+    assert replicas['kw']['transfer_property'] == \
+        'dbs.replicaCloneTransferNumber'
+
+
+def test_a_clone_replica_id_range_is_quiet(scenario):
+    """Point 1: every IPA clone gets 5 replica IDs (96..100 from a fresh
+    master) and no standby range: pkispawn's request_ranges always asks for
+    replicaId (dogtagpki/pki master base/server/python/pki/server/
+    subsystem.py). Dogtag checks that range only in UpdateNumberRange,
+    which for replicaId calls checkRanges() first and so allocates a
+    standby range on demand; no start-up or periodic task does
+    (UpdateNumberRange.java, CAEngine.startupSubsystems: v11.5.0, master).
+    Nothing may warn, let alone advise a restart."""
+    found = bookkeeping(build(
+        scenario, dbs__beginReplicaNumber='96', dbs__endReplicaNumber='100'))
+    for check, results in found.items():
+        result = results['ca.replica_ids']
+        assert result['result'] == 'SUCCESS', (check, result['text'])
+        assert 'restart' not in result['text']
+    transfer = found['CloneTransferCheck']['ca.replica_ids']['kw']
+    assert transfer['standby_on_demand'] == '100'   # dbs.replicaIncrement
+    assert transfer['left_in_range'] == '4'
+
+
+def test_replica_id_faults_that_stop_the_next_clone(scenario):
+    """With serial management off, checkRanges() is a no-op, so 4 IDs left
+    and a transfer size of 5 leave UpdateNumberRange without a standby
+    range to cut from; a one-ID range is read as empty
+    (ReplicaIDRepository.getLastSerialNumberInRange returns null when
+    low >= high, v10.5.18 .. master) and initCache fails."""
+    found = bookkeeping(build(
+        scenario, dbs__enableSerialManagement='false',
+        dbs__beginReplicaNumber='96', dbs__endReplicaNumber='100'))
+    transfer = found['CloneTransferCheck']['ca.replica_ids']
+    assert transfer['result'] == 'WARNING'
+    assert 'serial management off' in transfer['text']
+    assert 'restart' not in transfer['text']
+    assert found['RangeDepletionCheck']['ca.replica_ids'][
+        'result'] == 'SUCCESS'
+    scenario.write_cs_cfg(dbs__beginReplicaNumber='100',
+                          dbs__endReplicaNumber='100')
+    found = bookkeeping(scenario)
+    assert found['RangeConfigCheck']['ca.replica_ids']['result'] == 'WARNING'
+    transfer = found['CloneTransferCheck']['ca.replica_ids']
+    assert transfer['result'] == 'WARNING'
+    assert 'begin >= end' in transfer['text']
+
+
+def test_a_range_whose_begin_equals_its_end(scenario):
+    """getLastSerialNumberInRange returns null when low >= high
+    (CertificateRepository, RequestRepository, KeyRepository,
+    ReplicaIDRepository; dogtagpki/pki v10.5.18, v11.5.0, master);
+    Repository.initCache then moves to the standby range or throws."""
+    found = bookkeeping(build(
+        scenario, dbs__beginRequestNumber='500',
+        dbs__endRequestNumber='500'))['RangeConfigCheck']
+    requests = found['ca.requests']
+    assert requests['result'] == 'ERROR'
+    assert 'single number' in requests['text']
+    scenario.write_cs_cfg(dbs__beginRequestNumber='500',
+                          dbs__endRequestNumber='500',
+                          dbs__nextBeginRequestNumber='10000001',
+                          dbs__nextEndRequestNumber='20000000')
+    found = bookkeeping(scenario)['RangeConfigCheck']
+    assert found['ca.requests']['result'] == 'SUCCESS'
+    assert 'moves to the standby range' in found['ca.requests']['text']
+
+
+def test_a_0x_prefix_under_the_legacy_generator(scenario):
+    """SSNv1 reads CS.cfg hex with new BigInteger(value, 16), which throws
+    on "0x" (dogtagpki/pki master CertificateRepository.initLegacyGenerator;
+    v10.10.0 Repository.java): the CA does not start."""
+    found = bookkeeping(build(scenario, dbs__endSerialNumber='0x10000000'))
+    result = found['RangeConfigCheck']['ca.certificates']
+    assert result['result'] == 'ERROR'
+    assert result['kw']['property'] == 'dbs.endSerialNumber'
+    assert '0x prefix' in result['text']
+    assert 'without 0x' in result['text']
 
 
 def test_standby_range_that_does_not_follow(scenario):
@@ -239,14 +357,22 @@ def test_standby_range_that_does_not_follow(scenario):
 
 
 def test_legacy2_keeps_its_books_in_ranges_v2(scenario):
+    """pkispawn writes dbs.serialRangeDN=ou=certificateRepository,
+    ou=ranges_v2 for legacy2 (dogtagpki/pki master deployment/__init__.py
+    configure_ca); nextRange lives there (CertificateRepository
+    getNextRangeDN)."""
     build(scenario, dbs__cert__id__generator='legacy2',
+          dbs__serialRangeDN='ou=certificateRepository,ou=ranges_v2',
           dbs__beginSerialNumber='0x1', dbs__endSerialNumber='0x10000000',
           dbs__nextBeginSerialNumber='0x10000001',
-          dbs__nextEndSerialNumber='0x20000000')
+          dbs__nextEndSerialNumber='0x20000000',
+          dbs__request__id__generator='legacy2',
+          dbs__requestRangeDN='ou=requests,ou=ranges_v2')
     scenario.pki_version = '11.6.0'
     conn = scenario.ds.connect()
     try:
-        scenario.tree.create_ranges_v2(conn, {CERTS: 536870913})
+        scenario.tree.create_ranges_v2(conn, {CERTS: 536870913,
+                                              REQUESTS: 10000001})
         # SSNv2 records real numbers in decimal: 0x10000001..0x20000000.
         scenario.tree.add_range(conn, CERTS, 268435457, 536870912, ME,
                                 v2=True)
@@ -262,6 +388,27 @@ def test_legacy2_keeps_its_books_in_ranges_v2(scenario):
     overlap = found['RangeOverlapCheck']['ca.certificates']
     assert overlap['result'] == 'SUCCESS', overlap['text']
     assert overlap['kw']['recorded'][1]['rule'] == 'decimal'
+    # legacy2 requests keep Dogtag's radix 10 (RequestRepository DEC).
+    requests = found['RangeConfigCheck']['ca.requests']['kw']
+    assert (requests['generator'], requests['radix']) == ('legacy2', 10)
+    assert overlap['kw']['radix'] == 16
+
+
+def test_the_range_dn_is_used_as_configured(scenario):
+    """`pki-server ca-id-generator-update --range <name>` may name any
+    container (SubsystemIdGeneratorUpdateCLI.java, master): Dogtag uses
+    dbs.serialRangeDN as written, so do we."""
+    build(scenario, ranges=[(CERTS, 268435457, 536870912,
+                             'other.example.test')],
+          dbs__cert__id__generator='legacy2',
+          dbs__serialRangeDN='ou=certificateRepository,ou=ranges',
+          dbs__beginSerialNumber='0x10000001',
+          dbs__endSerialNumber='0x10001000')
+    overlap = bookkeeping(scenario)['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'ERROR'
+    assert overlap['kw']['other_host'] == 'other.example.test'
+    assert overlap['kw']['other_dn'].startswith(
+        'cn=268435457,%s,ou=ranges,' % CERTS)
 
 
 @pytest.mark.parametrize('setting', ['dbs.serialLowWaterMark',
@@ -275,3 +422,125 @@ def test_malformed_bookkeeping_setting(scenario, setting):
     assert result['result'] == 'ERROR'
     assert result['kw']['property'] == setting
     assert result['kw']['value'] == 'lots'
+
+
+def test_a_10_10_allocation_whose_decimal_end_carried(scenario):
+    """Up to PKI 10.10 DBSubsystem.getNextRange wrote endRange = beginRange
+    + increment digits - 1 in decimal, while the owner's CS.cfg got
+    hex(beginRange) + hex(increment) - 1 (Repository.checkRanges,
+    mIncrementNo read in radix 16; dogtagpki/pki v10.5.18, v10.10.0). For
+    90000001 the decimal sum carries: endRange 100000000, real end
+    0xA0000000, not 0x100000000."""
+    found = bookkeeping(build(
+        scenario, ranges=[(CERTS, 90000001, 100000000, 'old.example.test')],
+        dbs__beginSerialNumber='b0000000', dbs__endSerialNumber='b000ffff'))
+    overlap = found['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'SUCCESS', overlap['text']
+    assert overlap['kw']['recorded'][0]['end'] == str(0xA0000000)
+    scenario.write_cs_cfg(dbs__beginSerialNumber='a0000000',
+                          dbs__endSerialNumber='a000ffff')
+    overlap = bookkeeping(scenario)['RangeOverlapCheck']['ca.certificates']
+    assert overlap['result'] == 'ERROR'
+    assert overlap['kw']['other_end'] == str(0xA0000000)
+    assert 'PKI <= 10.10' in overlap['kw']['extent_rule']
+
+
+def kra_legacy2(scenario):
+    """A KRA whose keys use legacy2 as pkispawn sets it up (dogtagpki/pki
+    master deployment/__init__.py configure_kra: dbs.serialRangeDN=
+    ou=keyRepository,ou=ranges_v2), its first nextRange written by
+    `pki-server kra-range-update` to that container
+    (SubsystemRangeUpdateCLI.getSerialNextRangeDN)."""
+    scenario.build(keys=range(1, 5), kra_requests=range(1, 5), vlv=())
+    base = scenario.tree.kra_base
+    conn = scenario.ds.connect()
+    try:
+        conn.modify_s(scenario.tree.keys, [(1, 'nextRange', None)])
+        cadb.add(conn, 'ou=ranges_v2,' + base,
+                 objectClass=['top', 'organizationalUnit'], ou='ranges_v2')
+        cadb.add(conn, 'ou=keyRepository,ou=ranges_v2,' + base,
+                 objectClass=['top', 'repository'], ou='keyRepository',
+                 nextRange='268435457')
+    finally:
+        conn.unbind_s()
+    scenario.write_cs_cfg(
+        'kra', dbs__key__id__generator='legacy2',
+        dbs__serialRangeDN='ou=keyRepository,ou=ranges_v2',
+        dbs__beginSerialNumber='0x1', dbs__endSerialNumber='0x10000000',
+        dbs__serialIncrement='0x10000000',
+        dbs__serialLowWaterMark='0x2000000',
+        dbs__serialCloneTransferNumber='0x10000')
+    scenario.pki_version = '11.6.0'
+    return scenario
+
+
+def test_legacy2_kra_keys_read_next_range_where_the_installer_did_not(
+        scenario):
+    """KeyRepository has no getNextRangeDN override (dogtagpki/pki v11.6.0
+    .. v11.10.0, master), so Dogtag reads nextRange for legacy2 keys on
+    ou=keyRepository,ou=kra,<base>, not where the installer put it."""
+    kra_legacy2(scenario)
+    keys = bookkeeping(scenario)['NextRangeCheck']['kra.keys']
+    assert keys['result'] == 'ERROR'
+    assert keys['kw']['next_range_dn'] == scenario.tree.keys
+    assert keys['kw']['installer_next_range'] == '268435457'
+    assert 'never reads' in keys['text']
+    conn = scenario.ds.connect()
+    try:
+        conn.modify_s(scenario.tree.keys, [(0, 'nextRange', [b'536870913'])])
+    finally:
+        conn.unbind_s()
+    keys = bookkeeping(scenario)['NextRangeCheck']['kra.keys']
+    assert keys['result'] == 'WARNING'
+    assert 'differs' in keys['text']
+    assert 'nextRange: 536870913' in keys['kw']['fix']
+    assert 'ou=keyRepository,ou=ranges_v2' in keys['kw']['fix']
+
+
+def test_security_domain_sessions_expire_on_dogtags_default_interval(
+        scenario):
+    """With no securitydomain.checkinterval in CS.cfg Dogtag checks every
+    5000 ms (CMSEngine: config.getString("securitydomain.checkinterval",
+    "5000"), dogtagpki/pki v10.5.18, v10.10.0, v11.5.0, master), so a
+    session 24 h + 2 min old is overdue."""
+    import time
+    scenario.build(kra=False, vlv=())
+    base = scenario.tree.base
+    sessions = 'ou=sessions,ou=Security Domain,' + base
+    conn = scenario.ds.connect()
+    try:
+        for dn in ('ou=Security Domain,' + base, sessions):
+            cadb.add(conn, dn, objectClass=['top', 'organizationalUnit'],
+                     ou=dn.split(',')[0][3:])
+        cadb.add(conn, 'cn=42,' + sessions,
+                 objectClass=['top', 'securityDomainSessionEntry'], cn='42',
+                 host='192.0.2.7', uid='admin-replica9.ipa.test',
+                 cmsUserGroup='Enterprise CA Administrators',
+                 dateOfCreate=str(int(time.time() * 1000) -
+                                  (86400 + 120) * 1000))
+    finally:
+        conn.unbind_s()
+    results = scenario.run('SecurityDomainSessionCheck', source=None)
+    found = by_key(results, 'SecurityDomainSessionCheck')['sessions']
+    assert found['result'] == 'WARNING', found['text']
+    scenario.write_cs_cfg(securitydomain__checkinterval='300000')
+    results = scenario.run('SecurityDomainSessionCheck', source=None)
+    found = by_key(results, 'SecurityDomainSessionCheck')['sessions']
+    assert found['result'] == 'SUCCESS', found['text']
+
+
+def test_a_replica_id_standby_on_demand_needs_next_range(scenario):
+    """Repository.getNextRange() fails without nextRange (dogtagpki/pki
+    master), so the standby range a replica-ID transfer needs never comes."""
+    build(scenario, dbs__beginReplicaNumber='96', dbs__endReplicaNumber='100')
+    conn = scenario.ds.connect()
+    try:
+        conn.modify_s('ou=replica,' + scenario.tree.base,
+                      [(1, 'nextRange', None)])
+    finally:
+        conn.unbind_s()
+    transfer = bookkeeping(scenario)['CloneTransferCheck']['ca.replica_ids']
+    assert transfer['result'] == 'WARNING'
+    assert 'no readable nextRange' in transfer['text']
+    assert 'fails' in transfer['text']
+    assert 'restart' not in transfer['text']

@@ -26,9 +26,14 @@ from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 TEMPORARY_ADMIN = re.compile(
     r'^admin-((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+'
     r'[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)$', re.IGNORECASE)
-# Dogtag's defaults for expiring security-domain login sessions (ms).
+# Dogtag's defaults for expiring security-domain login sessions (ms) when
+# CS.cfg has no value: CMSEngine.initSecurityDomain reads
+# securitydomain.flushinterval with default 86400000 and
+# securitydomain.checkinterval with default 5000 (dogtagpki/pki v10.5.18,
+# v10.10.0, v11.5.0, master). The 300000 seen in IPA is a CS.cfg value: the
+# CA template up to 11.4, pkispawn's setup_security_domain_manager from 11.5.
 FLUSH_INTERVAL = 86400000
-CHECK_INTERVAL = 300000
+CHECK_INTERVAL = 5000
 
 
 @registry

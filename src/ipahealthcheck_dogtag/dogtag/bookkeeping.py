@@ -16,9 +16,14 @@ SSNv1 (`legacy`) generator, whose CS.cfg values are hexadecimal:
   `cn`/`beginRange` are the digits of the owner's CS.cfg nextBegin, so the
   real first number is the hex reading of beginRange.
 - The end depends on the PKI that made the allocation. Up to 10.10 the
-  increment's digits were added as a decimal number, so endRange's digits
-  are also the CS.cfg nextEnd digits (hex reading again; with IPA's
-  increment `10000000`: 10000001..20000000 in both places). From 10.11 the
+  increment's digits were added as a decimal number in LDAP
+  (`DBSubsystem.getNextRange`, v10.5.18 and v10.10.0), while the owner's
+  CS.cfg got hex(beginRange) + hex(increment) - 1 (`Repository.checkRanges`
+  with `mIncrementNo = new BigInteger(increment, 16)`, same tags). The two
+  digit strings agree only while the decimal sum does not carry: with IPA's
+  increment `10000000`, 10000001..20000000 in both places, but 90000001
+  gives endRange 100000000 while the real end is 0xA0000000. So the real
+  end is hex(beginRange) + hex(size digits) - 1. From 10.11 the
   increment is the real (hex-read) number added in decimal: endRange =
   beginRange + 268435456 - 1 = 278435456, whose digits mean nothing in hex;
   the real range is [hex(beginRange), hex(beginRange) + increment - 1].
@@ -76,7 +81,8 @@ def real_extent(repo, begin_text, end_text, increment_text):
     size = end - begin + 1              # computed by Dogtag in decimal
     if increment_text and increment_text.isdigit() and \
             size == int(increment_text, 10):
-        return first, int(end_text, 16), RULE_UP_TO_10_10
+        # the size's digits are the increment's hex digits
+        return first, first + int(str(size), 16) - 1, RULE_UP_TO_10_10
     return first, first + size - 1, RULE_FROM_10_11
 
 
@@ -118,9 +124,10 @@ def conflicts(directory, repo):
             for dn, a in entries]
 
 
-def next_range(directory, repo):
-    """The nextRange text, or None when the entry or the value is missing."""
-    attrs = directory.entry(repo.next_range_dn, ['nextRange'])
+def next_range(directory, repo, dn=None):
+    """The nextRange text on `dn` (default: where Dogtag reads it), or None
+    when the entry or the value is missing."""
+    attrs = directory.entry(dn or repo.next_range_dn, ['nextRange'])
     return _text(attrs or {}, 'nextrange')
 
 

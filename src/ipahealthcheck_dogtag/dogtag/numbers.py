@@ -34,15 +34,17 @@ def parse_config(value, radix, prefixed):
     """Read a CS.cfg range value the way the repository's generator does.
 
     `prefixed` is the SSNv2 (`legacy2`) rule: `0x...` is hex, anything else
-    decimal. Otherwise (SSNv1, `legacy`) the value is read in `radix`; a `0x`
-    on a hex value is tolerated.
+    decimal (`ConfigStore.getBigInteger`). Otherwise (SSNv1, `legacy`) the
+    value is read in `radix` by `new BigInteger(value, radix)`, which rejects
+    a `0x` prefix (dogtagpki/pki CertificateRepository.initLegacyGenerator,
+    master; Repository.java v10.5.18-v10.10.0).
     """
     text = value.strip()
     lowered = text.lower()
     if prefixed:
         radix = 16 if lowered.startswith('0x') else 10
-    if radix == 16 and lowered.startswith('0x'):
-        lowered = lowered[2:]
+        if radix == 16:
+            lowered = lowered[2:]
     digits = '0123456789abcdef'[:radix]
     if not lowered or any(c not in digits for c in lowered):
         raise NumberError('%r is not a %s number' % (

@@ -191,20 +191,31 @@ class Repository:
 
     @property
     def range_container(self):
-        """Where allocated ranges are recorded: dbs.<x>RangeDN + base."""
+        """Where allocated ranges are recorded: dbs.<x>RangeDN + base, as
+        written (pkispawn writes ou=ranges_v2 there for legacy2, and
+        `<sub>-id-generator-update` rewrites it: dogtagpki/pki master
+        deployment/__init__.py configure_ca/configure_kra,
+        SubsystemIdGeneratorUpdateCLI.java)."""
         rdn = (self.subsystem.get('dbs.%sRangeDN' % self.kind.prefix.lower())
                or self.kind.range_rdn)
-        dn = canonical_dn('%s,%s' % (rdn, self.subsystem.basedn))
-        if self.generator == 'legacy2' and ',ou=ranges,' in dn.lower():
-            # SSNv2 keeps its ranges and nextRange under ou=ranges_v2.
-            at = dn.lower().index(',ou=ranges,')
-            dn = dn[:at] + ',ou=ranges_v2,' + dn[at + len(',ou=ranges,'):]
-        return dn
+        return canonical_dn('%s,%s' % (rdn, self.subsystem.basedn))
 
     @property
     def next_range_dn(self):
-        """The entry holding nextRange: the repository (SSNv1) or the range
-        container (SSNv2)."""
+        """The entry Dogtag reads nextRange from: the repository (SSNv1) or
+        the range container (SSNv2). KeyRepository never overrides
+        Repository.getNextRangeDN(), so legacy2 KRA keys still use the
+        repository entry (dogtagpki/pki v11.6.0 .. master)."""
+        if self.generator == 'legacy2' and self.key != 'kra.keys':
+            return self.range_container
+        return self.container
+
+    @property
+    def installer_next_range_dn(self):
+        """Where `pki-server <sub>-range-update` wrote the first nextRange:
+        the range container for legacy2 (SubsystemRangeUpdateCLI
+        getSerialNextRangeDN / getRequestNextRangeDN, v11.6.0 .. master).
+        Differs from next_range_dn only for legacy2 KRA keys."""
         if self.generator == 'legacy2':
             return self.range_container
         return self.container
@@ -216,15 +227,33 @@ class Repository:
         text = self.subsystem.get(prop)
         if text is None:
             return None
+        return self._number(prop, text, 'number')
+
+    def _number(self, prop, text, what):
+        """A CS.cfg value read as Dogtag reads it, or a Finding."""
         try:
             return parse_config(text, self.radix, self.generator == 'legacy2')
         except NumberError:
-            raise Finding(self.key, '{property}={value} in {cs_cfg} is not a '
-                          'number: expected a {radix_name} number. Correct '
-                          'the value in CS.cfg with the CA stopped.',
-                          property=prop, value=text,
-                          cs_cfg=self.subsystem.path,
-                          radix_name=self._radix_name())
+            pass
+        fields = dict(property=prop, value=text, cs_cfg=self.subsystem.path,
+                      radix_name=self._radix_name(), title=self.kind.title,
+                      generator=self.generator)
+        if self.generator != 'legacy2' and \
+                text.strip().lower().startswith('0x'):
+            # new BigInteger(value, radix) refuses the prefix, so the
+            # subsystem does not start (CertificateRepository / KeyRepository
+            # initLegacyGenerator, master; Repository.java v10.5-v10.10).
+            raise Finding(self.key, '{property}={value} in {cs_cfg} has a 0x '
+                          'prefix, which the {generator} generator does not '
+                          'accept: Dogtag reads this value with new '
+                          'BigInteger(value, {radix}), fails on the prefix '
+                          'and does not start. Fix: with the CA stopped, '
+                          'write the {radix_name} digits without 0x.',
+                          radix=self.radix, **fields)
+        raise Finding(self.key, '{property}={value} in {cs_cfg} is not a '
+                      'number: expected a {radix_name} ' + what +
+                      ' ({generator} generator). Correct the value in CS.cfg '
+                      'with the CA stopped.', **fields)
 
     def _range(self, begin_name, end_name, required):
         names = (self._property(begin_name), self._property(end_name))
@@ -241,19 +270,8 @@ class Repository:
                               'healthy clone\'s settings.',
                               cs_cfg=self.subsystem.path, property=name,
                               title=self.kind.title)
-            try:
-                values.append(parse_config(text, self.radix,
-                                           self.generator == 'legacy2'))
-            except NumberError:
-                raise Finding(self.key, '{property}={value} in {cs_cfg} is '
-                              'not a number: expected a {radix_name} '
-                              'number for the {title} range ({generator} '
-                              'generator). Correct the value in CS.cfg with '
-                              'the CA stopped.', property=name, value=text,
-                              cs_cfg=self.subsystem.path,
-                              radix_name=self._radix_name(),
-                              title=self.kind.title,
-                              generator=self.generator)
+            values.append(self._number(name, text,
+                                       'number for the {title} range'))
         return Range(texts[0], texts[1], values[0], values[1])
 
     def _radix_name(self):
@@ -266,7 +284,8 @@ class Repository:
                'generator': self.generator,
                'server': self.subsystem.get('machineName')}
         if self.active:
-            out['radix'] = 16 if self.generator == 'legacy2' else self.radix
+            # Dogtag's own radix: legacy2 requests stay decimal (10).
+            out['radix'] = self.radix
             out.update(self.active.fields('range'))
         if self.standby:
             out.update(self.standby.fields('standby'))

@@ -59,24 +59,33 @@ def _size(r):
 
 @registry
 class RangeConfigCheck(BookkeepingCheck):
-    """Is the active range a range, and does the standby range follow it?"""
+    """Is the active range a range, and does the standby range follow it?
+
+    Every getLastSerialNumberInRange returns null when low >= high
+    (dogtagpki/pki CertificateRepository, KeyRepository, ReplicaIDRepository
+    in v10.5.18, v10.10.0, v11.5.0 and master; for requests
+    RequestQueue.getLastRequestIdInRange up to 10.10, RequestRepository
+    getPagedRequestsByFilter in v11.5.0, getLastSerialNumberInRange in
+    master). Repository.initCache
+    then switches to the standby range if there is one, else throws "Error
+    in obtaining the last serial number in the repository!". A range whose
+    rest a clone took (UpdateNumberRange may leave end = begin or end =
+    begin - 1) is thus fine with a standby range and stuck without one.
+    """
 
     def judge(self, database, repo, fields):
         active, standby = repo.active, repo.standby
-        if active.begin > active.end:
-            yield self.result(
-                constants.ERROR, repo.key, 'The active range {range_cfg} '
-                '(decimal {range_begin}..{range_end}) ends before it '
-                'begins: Dogtag finds no number to issue. Fix: with the CA '
-                'stopped, restore dbs.begin/end values from CS.cfg.bak or '
-                'from the range this server was given.', **fields)
-        elif standby and standby.begin > standby.end:
+        if active.begin >= active.end:
+            yield self._unusable_active(repo, fields)
+        elif standby and standby.begin >= standby.end:
             yield self.result(
                 constants.ERROR, repo.key, 'The standby range {standby_cfg} '
-                '(decimal {standby_begin}..{standby_end}) ends before it '
-                'begins. Fix: with the CA stopped, remove the dbs.next* '
-                'values so that Dogtag allocates a new standby range.',
-                **fields)
+                '(decimal {standby_begin}..{standby_end}) ' + (
+                    'ends before it begins' if standby.begin > standby.end
+                    else 'holds a single number, which Dogtag reads as an '
+                    'empty range') + '. Fix: with the CA stopped, remove the '
+                'dbs.next* values so that Dogtag allocates a new standby '
+                'range.', **fields)
         elif standby and standby.begin <= active.end:
             yield self.result(
                 constants.ERROR, repo.key, 'The standby range {standby_cfg} '
@@ -93,6 +102,35 @@ class RangeConfigCheck(BookkeepingCheck):
                               'it.' if standby else '; there is no standby '
                               'range.'), **fields)
 
+    def _unusable_active(self, repo, fields):
+        active, standby = repo.active, repo.standby
+        shape = ('ends before it begins' if active.begin > active.end else
+                 'holds a single number (begin = end)')
+        if standby and standby.begin < standby.end:
+            return self.result(
+                constants.SUCCESS, repo.key, 'The active range {range_cfg} '
+                + shape + ', which Dogtag reads as used up (as after a clone '
+                'took its rest); Dogtag moves to the standby range '
+                '{standby_cfg}.', **fields)
+        if not repo.kind.numbered:
+            return self.result(
+                constants.WARNING, repo.key, 'The replica ID range '
+                '{range_cfg} ' + shape + ' and there is no standby range: '
+                'Dogtag reads such a range as empty (low >= high), so the '
+                'next clone created from this server fails to get its '
+                'replica IDs ("Error in obtaining the last serial number"). '
+                'Fix: create new clones from another CA server, or with the '
+                'CA stopped restore dbs.beginReplicaNumber/'
+                'dbs.endReplicaNumber from CS.cfg.bak.', **fields)
+        return self.result(
+            constants.ERROR, repo.key, 'The active range {range_cfg} '
+            '(decimal {range_begin}..{range_end}) ' + shape + ' and there is '
+            'no standby range: Dogtag reads such a range as empty (low >= '
+            'high) and, at its next start or first new number, fails with '
+            '"Error in obtaining the last serial number in the repository". '
+            'Fix: with the CA stopped, restore dbs.begin/end values from '
+            'CS.cfg.bak or from the range this server was given.', **fields)
+
 
 @registry
 class RangeDepletionCheck(BookkeepingCheck):
@@ -106,6 +144,9 @@ class RangeDepletionCheck(BookkeepingCheck):
         low = repo.setting('LowWaterMark')
         fields.update(low_water_mark=None if low is None else str(low),
                       serial_management=repo.serial_management)
+        if not repo.kind.numbered:
+            yield self._replica_ids(repo, fields)
+            return
         managed = repo.serial_management
         if left == 0 and not repo.standby:
             yield self.result(
@@ -139,15 +180,45 @@ class RangeDepletionCheck(BookkeepingCheck):
                 'standby' + (', above the low-water mark {low_water_mark}.'
                              if low is not None else '.'), **fields)
 
+    def _replica_ids(self, repo, fields):
+        """Replica IDs are not issued: Dogtag only hands ranges of them to
+        new clones. It checks this range only in UpdateNumberRange, which
+        for replicaId calls checkRanges() before the transfer and so
+        allocates a standby range on demand; no start-up or periodic task
+        does: every other checkRanges() caller is for certificates, keys
+        or requests (CMSEngine, CertificateRepository and KeyRepository
+        tasks in v10.5.18; CAEngine, KRAEngine, SerialNumberUpdateTask and
+        KeyStatusUpdateTask in v11.5.0 and master). Every clone gets a range of
+        dbs.replicaCloneTransferNumber (5) IDs, below the low-water mark
+        (20) from the start: pkispawn always requests replicaId
+        (ConfigurationUtils.java v10.5.18; subsystem.py request_ranges
+        v10.10.0 .. master). In IPA nothing consumes them (it sets up
+        o=ipaca replication itself); only Dogtag's own replication setup
+        takes IDs from dbs.beginReplicaNumber
+        (SubsystemDBReplicationEnableCLI, master). Whether the next clone
+        can be served is CloneTransferCheck's."""
+        return self.result(
+            constants.SUCCESS, repo.key, 'The replica ID range {range_cfg} '
+            '({left_in_range} after its begin, {standby_size} in standby) is '
+            'only drawn on when a clone is created from this server; Dogtag '
+            'checks it then and allocates a standby range if needed, so the '
+            'low-water mark does not apply here.', **fields)
+
 
 @registry
 class CloneTransferCheck(BookkeepingCheck):
     """Can the next clone made from this server get its numbers here?
 
-    A new clone takes the transfer size from the end of its master's active
-    range; when less is left there, from the end of the standby range, and
-    with no standby range the request fails with a server error (dogtagpki
-    ticket 3055: a clone of a clone whose range equals the transfer size).
+    UpdateNumberRange (dogtagpki/pki base/server/.../csadmin/
+    UpdateNumberRange.java; same logic in v10.5.18, v10.10.0, v11.5.0,
+    v11.6.0 and master) takes the transfer size T from the end of the active
+    range when at least T numbers are left after the last one used (exactly
+    T is fine: Dogtag then moves to its standby range), else from the end of
+    the standby range. With no standby range the request fails; a standby
+    range smaller than T is cut below its begin, handing the clone numbers
+    this server never owned (dogtagpki ticket 3055). For replica IDs it
+    first calls checkRanges(), which with serial management on allocates a
+    standby range when the IDs left fall below the low-water mark.
     """
 
     def judge(self, database, repo, fields):
@@ -156,27 +227,102 @@ class CloneTransferCheck(BookkeepingCheck):
         if problem is not None:
             yield problem
             return
-        fields['transfer_size'] = None if transfer is None else str(transfer)
-        if transfer is None or left > transfer or \
-                _size(repo.standby) > transfer:
+        prop = 'dbs.%sCloneTransferNumber' % repo.kind.prefix.lower()
+        fields.update(transfer_property=prop, transfer_size=None if
+                      transfer is None else str(transfer))
+        if transfer is None:
+            yield self.result(
+                constants.WARNING, repo.key, '{cs_cfg} has no '
+                '{transfer_property}: UpdateNumberRange reads it without a '
+                'default, so a clone asking this server for its ' +
+                repo.kind.title + ' fails. Fix: with the CA stopped, set it '
+                'as pkispawn does (5 for replica IDs, 10000 otherwise).',
+                **fields)
+            return
+        source, note = self._standby_source(repo, left, fields)
+        if source is None:
+            yield self.result(
+                constants.WARNING, repo.key, 'The next clone created from '
+                'this server fails to get its replica IDs from {range_cfg}: '
+                + note + '. Fix: create new clones from another CA server'
+                + ('' if 'nextRange' not in note else ', and correct '
+                   'nextRange (NextRangeCheck)') + '.', **fields)
+            return
+        left, standby = source
+        fields['standby_available'] = str(standby)
+        if left >= transfer or standby >= transfer:
+            where = 'active' if left >= transfer else 'standby'
             yield self.result(
                 constants.SUCCESS, repo.key, 'A clone made from this server '
-                'can take its ' + repo.kind.title + ' from here ({left_in_range} '
-                'left in the active range, {standby_size} in standby, '
-                'transfer size {transfer_size}).', **fields)
+                'can take its ' + repo.kind.title + ' from the end of the ' +
+                where + ' range ({left_in_range} left in the active range, '
+                '{standby_available} in standby' + note + ', transfer size '
+                '{transfer_size}).', **fields)
             return
-        outcome = ('takes every remaining number, and this server must then '
-                   'switch to a standby range it does not have'
-                   if left == transfer else
-                   'fails with a server error: less than the transfer size '
-                   'is left and there is no standby range to take it from')
+        if standby:
+            outcome = ('takes {transfer_size} numbers from the end of a '
+                       'standby range that holds only {standby_available}: '
+                       'the clone gets numbers below that range which this '
+                       'server does not own and another server may (an '
+                       'overlap risk)')
+        else:
+            outcome = ('fails with a server error: less than the transfer '
+                       'size is left and there is no standby range to take '
+                       'it from' + ('' if repo.kind.numbered or
+                                    repo.serial_management else
+                                    ', and with serial management off '
+                                    'Dogtag allocates none'))
+        if standby:
+            fix = ('create new clones from another CA server, or with the '
+                   'CA stopped remove the dbs.next* values so that Dogtag '
+                   'allocates a full standby range from nextRange.')
+        elif not repo.kind.numbered:
+            fix = 'create new clones from another CA server.'
+        else:
+            fix = ('create new clones from another CA server, or let this '
+                   'one get a standby range first '
+                   '(dbs.enableSerialManagement=true and a restart).')
         yield self.result(
             constants.WARNING, repo.key, 'Only {left_in_range} numbers are '
             'left in the active range {range_cfg} and the clone transfer size '
             'is {transfer_size}: the next clone created from this server ' +
-            outcome + ' (dogtagpki ticket 3055). Fix: create new clones from '
-            'another CA server, or let this one get a standby range first '
-            '(dbs.enableSerialManagement=true and a restart).', **fields)
+            outcome + ' (dogtagpki ticket 3055). Fix: ' + fix, **fields)
+
+    def _standby_source(self, repo, left, fields):
+        """((numbers left, standby size) as UpdateNumberRange will see them,
+        note) or (None, '') when it cannot read the range at all."""
+        standby = _size(repo.standby)
+        if repo.kind.numbered:
+            return (left, standby), ''
+        active = repo.active
+        if active.begin >= active.end:
+            # ReplicaIDRepository reads no ID there (low >= high):
+            # initCache moves to the standby range or fails.
+            if not repo.standby or repo.standby.begin >= repo.standby.end:
+                return None, ('it holds no ID Dogtag can read (begin >= '
+                              'end) and there is no standby range')
+            left, standby = repo.standby.end - repo.standby.begin, 0
+        low = repo.setting('LowWaterMark')
+        increment = repo.setting('Increment')
+        fields['low_water_mark'] = None if low is None else str(low)
+        if repo.serial_management and low is not None and increment and \
+                left + standby < low:
+            text = bookkeeping.next_range(self.context.directory(), repo)
+            if not (text and text.isdigit()):
+                # getNextRange() returns null and checkRanges() then throws
+                # on new BigInteger(null, radix): the transfer fails
+                # (Repository.java, master; v10.10.0 likewise).
+                fields.update(next_range_dn=repo.next_range_dn,
+                              next_range=text)
+                return None, (
+                    'Dogtag first allocates a standby range (fewer IDs '
+                    'than the low-water mark {low_water_mark} are left), '
+                    'but {next_range_dn} has no readable nextRange')
+            fields['standby_on_demand'] = str(increment)
+            return (left, increment), (
+                ' once Dogtag allocates one from nextRange, as it does '
+                'before every replica ID transfer')
+        return (left, standby), ''
 
 
 @registry
@@ -193,6 +339,14 @@ class NextRangeCheck(BookkeepingCheck):
                       unreadable_entries=unreadable)
         own_end = max(repo.active.end,
                       repo.standby.end if repo.standby else 0)
+        other = None
+        if repo.installer_next_range_dn != repo.next_range_dn:
+            # legacy2 KRA keys: the installer and Dogtag disagree on where
+            # nextRange lives (see Repository.installer_next_range_dn).
+            other = bookkeeping.next_range(directory, repo,
+                                           repo.installer_next_range_dn)
+            fields.update(installer_next_range_dn=repo.installer_next_range_dn,
+                          installer_next_range=other)
         if text is None:
             fields['fix'] = _set_next_range(repo, recorded, own_end, database)
             yield self.result(
@@ -200,8 +354,12 @@ class NextRangeCheck(BookkeepingCheck):
                 constants.WARNING, repo.key,
                 '{next_range_dn} has no nextRange: Dogtag cannot allocate a '
                 'new ' + repo.kind.title + ' range (serial management is ' +
-                ('on' if repo.serial_management else 'off') + '). '
-                'Fix: {fix}.', **fields)
+                ('on' if repo.serial_management else 'off') + ')' + (
+                    '. The installer wrote nextRange {installer_next_range} '
+                    'to {installer_next_range_dn} instead, which Dogtag '
+                    '(11.6 and later, KeyRepository) never reads'
+                    if other is not None else '') + '. Fix: {fix}.',
+                **fields)
             return
         try:
             start = bookkeeping.next_range_start(repo, text)
@@ -240,6 +398,19 @@ class NextRangeCheck(BookkeepingCheck):
                 'range entries whose beginRange or endRange is not a '
                 'decimal number: {unreadable_entries}. Correct or remove '
                 'them.', **fields)
+        elif other is not None and other != text:
+            highest = max(int(v) for v in (text, other) if v.isdigit())
+            fields['fix'] = _set_next_range(
+                repo, recorded, own_end, database, at_least=highest) + (
+                    ', and the same value on %s' % repo.installer_next_range_dn)
+            yield self.result(
+                constants.WARNING, repo.key, 'nextRange {next_range} on '
+                '{next_range_dn}, which Dogtag reads for legacy2 KRA keys '
+                '(KeyRepository keeps the SSNv1 location), differs from '
+                'nextRange {installer_next_range} that the installer wrote to '
+                '{installer_next_range_dn}: a PKI or tool that reads the '
+                'latter would hand out ranges already allocated. Fix: {fix}.',
+                **fields)
         else:
             yield self.result(
                 constants.SUCCESS, repo.key, 'nextRange {next_range} (next '
@@ -248,7 +419,7 @@ class NextRangeCheck(BookkeepingCheck):
                 **fields)
 
 
-def _set_next_range(repo, recorded, own_end, database):
+def _set_next_range(repo, recorded, own_end, database, at_least=0):
     """A nextRange value above everything allocated, and how to set it."""
     floor = max([int(r.end_text) for r in recorded] + [0]) + 1
     if repo.hex_digits_in_ldap:
@@ -262,7 +433,7 @@ def _set_next_range(repo, recorded, own_end, database):
             '"changetype: modify", "replace: nextRange", "nextRange: %d" '
             '(above every range allocated so far; check the other servers\' '
             'ranges with the cluster report first)'
-            % (database.ldap_uri, repo.next_range_dn, value))
+            % (database.ldap_uri, repo.next_range_dn, max(value, at_least)))
 
 
 def _digits_only_hex_above(number):
