@@ -212,6 +212,19 @@ def test_wrong_zone_is_noticed(tmp_path):
     assert report['verdict'] != 'sd-session-lag'
 
 
+def test_debug_log_gap_noticed(tmp_path):
+    """dogtagpki/pki#4907: the debug log stops, JULI complains on stderr."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json', [
+        formats_journal(s(30), 'FileHandler is closed or not yet '
+                        'initialized, unable to log [SEVERE: x]')])
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('4907' in p for p in problems)
+
+
 def test_missing_master_evidence(tmp_path):
     replica, master = hosts(tmp_path)
     replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])

@@ -9,6 +9,7 @@
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -85,11 +86,15 @@ def main(argv=None):
             everything=args.all)
     finally:
         inputs.close()
-    if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print(render(report))
+    try:
+        if args.json:
+            json.dump(report, sys.stdout, indent=2)
+            print()
+        else:
+            print(render(report))
+        sys.stdout.flush()
+    except BrokenPipeError:         # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -150,8 +155,8 @@ def _line(e):
     local = (e['local'] or '?')[11:19] + (e['local'] or '')[19:25]
     text = e['text'].split('\n', 1)[0][:160]
     note = ' (%s local time)' % e['note'] if e['note'] else ''
-    return '%s | %-14s | %-22s | %-12s | %-7s | %s%s' % (
-        e['utc'], local, e['host'][:22], e['source'][:12], e['level'][:7],
+    return '%s | %-14s | %-22s | %-12s | %-8s | %s%s' % (
+        e['utc'], local, e['host'][:22], e['source'][:12], e['level'][:8],
         text, note)
 
 

@@ -48,8 +48,11 @@ ERROR_LEVELS = {'SEVERE', 'ERROR', 'CRITICAL', 'EMERG', 'ALERT', 'CRIT',
                 'ERR', 'FATAL'}
 
 
-def _iso(text, fmt='%Y-%m-%d %H:%M:%S'):
-    return datetime.strptime(text, fmt)
+def _iso(text, fmt=None):
+    """YYYY-mm-dd HH:MM:SS (or with a 'T'); slicing is 5x faster than
+    strptime, which counts on a large log."""
+    return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]),
+                    int(text[11:13]), int(text[14:16]), int(text[17:19]))
 
 
 def _clf(text):
@@ -127,7 +130,7 @@ class IpaInstall(Format):
                         r'(DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)')
 
     def parse(self, m):
-        when = _iso(m.group(1), '%Y-%m-%dT%H:%M:%S')
+        when = _iso(m.group(1))
         return when.replace(tzinfo=timezone.utc), m.group(2), m.group(3)
 
 
@@ -237,10 +240,29 @@ class LocalClock:
     def __init__(self, zone):
         self.zone = zone            # a tzinfo (ZoneInfo) or None: UTC
         self.last = None
+        self._plain = {}            # local hour -> offset, when unambiguous
 
     def to_utc(self, naive):
         if self.zone is None:
             return naive.replace(tzinfo=timezone.utc), None
+        hour = naive.replace(minute=0, second=0, microsecond=0)
+        offset = self._plain.get(hour)
+        if offset is not None:
+            return (naive - offset).replace(tzinfo=timezone.utc), None
+        when, note = self._convert(naive)
+        # Zones change offsets on whole quarter hours at most once an hour:
+        # an hour whose start and end agree and need no note is cached.
+        if note is None and len(self._plain) < 4096:
+            end = hour + timedelta(minutes=59, seconds=59)
+            if self._convert(hour)[1] is None and \
+                    self._convert(end)[1] is None and \
+                    hour.replace(tzinfo=self.zone).utcoffset() == \
+                    end.replace(tzinfo=self.zone).utcoffset():
+                self._plain[hour] = hour.replace(
+                    tzinfo=self.zone).utcoffset()
+        return when, note
+
+    def _convert(self, naive):
         first = naive.replace(tzinfo=self.zone, fold=0)
         second = naive.replace(tzinfo=self.zone, fold=1)
         utc0 = first.astimezone(timezone.utc)

@@ -12,6 +12,7 @@ STARTED = re.compile(r'(ipa-\S+) was invoked with arguments')
 SPAWN_NAME = re.compile(r'pki-(?:ca|kra)-spawn\.(\d{14})\.log')
 # Sources needed to judge an install: where each piece of evidence lives.
 INSTALL_SOURCES = ('ipa', 'pkispawn')
+JULI_CLOSED = 'FileHandler is closed or not yet initialized'
 NEARBY = timedelta(hours=14)        # the widest zone mistake worth noticing
 SHOWN_LEVELS = formats.ERROR_LEVELS | {'WARNING', 'ERR', 'CRITICAL'}
 
@@ -190,6 +191,11 @@ def _host(host, window, nearby, start, end, failure):
         else:
             problems.append('no event near the failure: its evidence is '
                             'missing (collect its logs for this window)')
+    if any(JULI_CLOSED in e.text for e in mine):
+        # dogtagpki/pki#4907 (PKI 11.5): after midnight JULI's FileHandler
+        # is closed and the records go to stderr, i.e. the journal.
+        problems.append('the Dogtag debug log stopped (dogtagpki/pki#4907): '
+                        'its records are in the journal of pki-tomcatd')
     problems.extend(_clock_checks(host, mine))
     return {'host': host.host, 'input': host.label, 'origin': host.origin,
             'zone': host.zone_name,
