@@ -187,3 +187,27 @@ def test_window_stops_reading(tmp_path):
     assert int(out[1]) == 3           # 3600 records, one error per 1000
     assert out[3] == 'True'
     assert os.path.getsize(path) > 15 << 20
+
+
+def test_shape_of_a_public_excerpt(tmp_path):
+    """The shape quoted in freeipa/freeipa-container#709 (PKI 11.x): a thread
+    name holding IPv6 colons, `RequestRepository: Record already exists:
+    Already exists`, the exception again and frames indented with spaces."""
+    path = tmp_path / 'debug.2025-12-19.log'
+    thread = 'ajp-nio-0:0:0:0:0:0:0:1-8009-exec-9'
+    write(path, [
+        '2025-12-19 17:06:00 [%s] INFO: LDAPSession: Adding cn=1,ou=ca, '
+        'ou=requests,o=ipaca' % thread,
+        '2025-12-19 17:06:00 [%s] SEVERE: RequestRepository: Record already '
+        'exists: Already exists' % thread,
+        'Record already exists: Already exists',
+        '        at com.netscape.cmscore.dbs.LDAPSession.add(LDAPSession.java:1)',
+    ])
+    zone = __import__('zoneinfo').ZoneInfo('UTC')
+    found, complete = logs_check.scan(
+        [str(path)], datetime(2025, 12, 19, tzinfo=timezone.utc), zone)
+    count, first, last, example = found['already_exists']
+    assert (count, complete) == (1, True)
+    assert first == datetime(2025, 12, 19, 17, 6, tzinfo=timezone.utc)
+    assert example.startswith('[%s] RequestRepository' % thread)
+    assert example.endswith('(LDAPSession.java:1)')

@@ -40,6 +40,8 @@ def reverse_records(path, fmt):
         if m:
             yield m, list(reversed(following))
             following = []
+        elif not line:
+            continue                    # the file's final newline
         elif len(following) < MAX_RECORD_LINES:
             following.append(line)
         else:

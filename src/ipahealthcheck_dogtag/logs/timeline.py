@@ -13,7 +13,8 @@ SPAWN_NAME = re.compile(r'pki-(?:ca|kra)-spawn\.(\d{14})\.log')
 # Sources needed to judge an install: where each piece of evidence lives.
 INSTALL_SOURCES = ('ipa', 'pkispawn')
 JULI_CLOSED = 'FileHandler is closed or not yet initialized'
-NEARBY = timedelta(hours=14)        # the widest zone mistake worth noticing
+NEARBY = timedelta(hours=14)
+SKEW = timedelta(minutes=1)        # the widest zone mistake worth noticing
 SHOWN_LEVELS = formats.ERROR_LEVELS | {'WARNING', 'ERR', 'CRITICAL'}
 
 
@@ -68,7 +69,9 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
     before = before if before is not None else timedelta(minutes=30)
     after = after if after is not None else timedelta(minutes=2)
     if failure:
-        start = failure.start or failure.event.when - before
+        # A minute's margin: whole-second clocks and a little drift between
+        # the hosts must not push the master's first reaction out.
+        start = (failure.start or failure.event.when - before) - SKEW
         start = max(min(start, failure.event.when - timedelta(minutes=2)),
                     failure.event.when - timedelta(hours=6))
         end = failure.event.when + after
