@@ -148,7 +148,8 @@ CAUSES = [
           'slow to start; raise the startup timeout.'),
     Cause('custodia-keys', 'The replica could not fetch the CA keys '
           '(Custodia)', 'custodia', None,
-          [('keys', r'Timed out trying to obtain keys|/ipa/keys/ca/')],
+          [('keys', r'Timed out trying to obtain keys|HTTPError: '
+            r'(403|404|406|503)[^\n]*/ipa/keys/')],
           'Check ipa-custodia on the master and its audit log.'),
     Cause('conncheck', 'Ports between replica and master not reachable',
           'conncheck', None,
