@@ -123,6 +123,26 @@ def test_range_npe_clone_of_clone(tmp_path):
     assert cause(report, 'sd-session-lag') is None
 
 
+def test_range_npe_from_sos_journal_text(tmp_path):
+    """sos before 4.1 has no PKI 10.6+ debug log, but it has the journal as
+    text (`journalctl_--no-pager`, host local time, no year): the master's
+    Tomcat reports the exception there."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    stamp = (s(82) - timedelta(hours=5)).strftime('%b %d %H:%M:%S')
+    master.add('sos_commands/logs/journalctl_--no-pager', [
+        '%s master1 server[2345]: SEVERE: Servlet.service() for servlet '
+        '[caUpdateNumberRange] in context with path [/ca] threw exception'
+        % stamp,
+        '%s master1 server[2345]: java.lang.NullPointerException' % stamp])
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    line = [e for e in cause(report, 'range-npe-clone-of-clone')['evidence']
+            if e['host'] == MASTER][0]
+    assert line['utc'] == '2024-03-05T14:01:22Z'
+    assert line['source'] == 'journal' and line['level'] == 'SEVERE'
+
+
 def formats_journal(when, msg):
     from logfixtures import journal
     return journal(when, NEW_YORK, msg)

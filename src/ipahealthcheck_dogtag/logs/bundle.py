@@ -27,6 +27,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ipahealthcheck_dogtag.logs import formats
@@ -43,7 +44,10 @@ LOG_GLOBS = [('ipa', 'var/log/%s' % name) for name in IPA_LOGS] + [
     ('ds-errors', 'var/log/dirsrv/slapd-*/errors*'),
     ('ds-access', 'var/log/dirsrv/slapd-*/access*'),
     ('journal', 'journal/*.json'),
+    # sos: the whole journal (sos 3.9+), else the current boot's.
+    ('journal-text', 'sos_commands/logs/journalctl_--no-pager'),
 ]
+SOS_BOOT_JOURNAL = 'sos_commands/logs/journalctl_--boot'
 
 
 def find_logs(root):
@@ -53,6 +57,10 @@ def find_logs(root):
         paths = [p for p in glob.glob(os.path.join(root, pattern))
                  if os.path.isfile(p) and not p.endswith('.rotationinfo')]
         found.extend((source, p) for p in sorted(paths, key=_age_key))
+    boot = os.path.join(root, SOS_BOOT_JOURNAL)
+    if not any(s == 'journal-text' for s, _ in found) and \
+            os.path.isfile(boot):
+        found.append(('journal-text', boot))
     return found
 
 
@@ -140,6 +148,7 @@ class HostLogs:
         self.label = label
         self.manifest = manifest or {}
         self.problems = []          # what is missing, as sentences
+        self.around = None          # when the failure was: years for sos
 
     def files(self):
         return find_logs(self.root)
@@ -158,6 +167,9 @@ class HostLogs:
                     if len(head) >= 50:
                         break
             fmt = formats.sniff(source, head)
+            if source == 'journal-text':
+                fmt = formats.JournalText.around(
+                    self.around or datetime.now(timezone.utc))
             rel = os.path.relpath(path, self.root)
             name = source
             sub = subsystem_of(path)
@@ -165,6 +177,8 @@ class HostLogs:
                 name = '%s-%s' % (sub, source)
             if source == 'journal':
                 name = 'journal:' + os.path.basename(path)[:-5]
+            if source == 'journal-text':
+                name = 'journal'
             yield from formats.parse_lines(read_lines(path), fmt, self.zone,
                                            self.host, rel, name)
         except (OSError, EOFError, gzip.BadGzipFile) as e:

@@ -103,7 +103,10 @@ CAUSES = [
           [('master-failure', r'UpdateNumberRange: (Unable|Failed) to '
             r'update number range|Current range depleted but no next range'
             r' available|NullPointerException[\s\S]*(UpdateNumberRange|'
-            r'Repository)'),
+            r'Repository)|'
+            # Tomcat's own report of an exception out of the servlet (name
+            # from base/ca/shared/webapps/ca/WEB-INF/web.xml, v10.5.0).
+            r'servlet \[caUpdateNumberRange\][^\n]*threw exception'),
            ('status-500', r'updateNumberRange\(\): status=500|500 Server '
             r'Error[^\n]*updateNumberRange|status=500'),
            ('range-request', r'range-request[^\n]*returned non-zero exit')],

@@ -210,8 +210,39 @@ def parse_journal_line(line):
     return when, level, journal_message(entry.get('MESSAGE')), unit
 
 
+class JournalText(Format):
+    """journalctl's default `short` output, as sosreport saves it
+    (sos_commands/logs/journalctl_--no-pager): local time of the host, no
+    year and no zone. The year is the one of the failure judged (`year`),
+    or the one before when that would put the line in the future."""
+
+    name = 'journal-short'
+    source = 'journal-text'
+    header = re.compile(r'^(\w{3}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) '
+                        r'([^\[:\s]+)(\[\d+\])?: (.*)')
+    year = None
+
+    def parse(self, m):
+        year = self.year or datetime.now(timezone.utc).year
+        when = datetime(year, MONTHS[m.group(1)], int(m.group(2)),
+                        *(int(x) for x in m.group(3, 4, 5)))
+        if self.year and when.month == 12 and self.month == 1:
+            when = when.replace(year=year - 1)
+        text = m.group(9)
+        level = 'SEVERE' if re.match(r'(SEVERE|ERROR|CRITICAL)\b', text) \
+            else 'INFO'
+        return when, level, '%s%s: %s' % (m.group(7), m.group(8) or '', text)
+
+    @classmethod
+    def around(cls, when):
+        fmt = cls()
+        fmt.year, fmt.month = when.year, when.month
+        return fmt
+
+
 FORMATS = [DogtagDebug11(), DogtagDebug10(), Pkispawn(), Pkispawn10(),
-           IpaInstall(), DirsrvErrors(), DirsrvAccess(), Journal()]
+           IpaInstall(), DirsrvErrors(), DirsrvAccess(), Journal(),
+           JournalText()]
 BY_SOURCE = {}
 for _f in FORMATS:
     BY_SOURCE.setdefault(_f.source, []).append(_f)

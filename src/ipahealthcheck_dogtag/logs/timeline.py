@@ -79,6 +79,8 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
     else:
         start, end, anchor = None, None, None
     start, end = since or start, until or end
+    for host in hosts:          # the year of year-less journal lines
+        host.around = anchor or end or since
 
     window, nearby = [], {h.host: 0 for h in hosts}
     latest = None
