@@ -211,3 +211,26 @@ def test_shape_of_a_public_excerpt(tmp_path):
     assert first == datetime(2025, 12, 19, 17, 6, tzinfo=timezone.utc)
     assert example.startswith('[%s] RequestRepository' % thread)
     assert example.endswith('(LDAPSession.java:1)')
+
+
+def test_installed_entry_points(instance, tmp_path):
+    """ipa-healthcheck and dogtag-healthcheck find the source through the
+    wheel's entry points and run it with no directory server at all."""
+    import json
+    from test_end_to_end import BIN, IPA_HEALTHCHECK
+    root, _ = instance
+    add(root, NOW - timedelta(minutes=10), 'Unable to add certificate '
+        'record: Record already exists: Already exists')
+    conf = str(tmp_path / 'hc.conf')
+    env = dict(os.environ, TZ=ZONE)
+    for command in ([os.path.join(BIN, 'dogtag-healthcheck')],
+                    [sys.executable, '-c', IPA_HEALTHCHECK]):
+        done = subprocess.run(command + [
+            '--config', conf, '--source', 'dogtag.logs', '--output-type',
+            'json'], capture_output=True, text=True, env=env, timeout=120)
+        results = {r['kw']['key']: r for r in json.loads(done.stdout)
+                   if r['source'] == 'dogtag.logs'}
+        assert results['ca']['result'] == 'ERROR', done.stdout
+        assert results['ca']['check'] == 'LogCheck'
+        assert results['ca']['kw']['already_exists'] == 1
+        assert results['kra']['result'] == 'SUCCESS'
