@@ -245,6 +245,21 @@ def test_debug_log_gap_noticed(tmp_path):
     assert any('4907' in p for p in problems)
 
 
+@pytest.mark.parametrize('shift,word', [(-50, 'behind'), (90, 'ahead')])
+def test_master_clock_off_by_minutes(tmp_path, shift, word):
+    """The master's clock is a minute or two off (its zone is right): it
+    answers the replica before it was asked, or after the install failed."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(81 + shift), 'UpdateNumberRange: Authentication failed',
+                 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('its clock or zone is %s' % word in p for p in problems), \
+        problems
+
+
 def test_missing_master_evidence(tmp_path):
     replica, master = hosts(tmp_path)
     replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])

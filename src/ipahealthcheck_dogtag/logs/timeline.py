@@ -178,6 +178,41 @@ def _nearest_errors(window, anchor, zones, per_host=5):
     return out
 
 
+# The replica asks (pkispawn 10.10+ / Dogtag 10.x on the clone), the master
+# answers in its debug log (TokenAuthenticate, UpdateNumberRange,
+# SecurityDomainProcessor: dogtagpki/pki base/server/.../csadmin, v10.5.0 to
+# v11.5.0). An answer before any question, or after the install had already
+# failed, means the answering host's clock or zone is off.
+REQUEST = re.compile(r'Getting install token|Requesting \S+ .*range|'
+                     r'updateNumberRange start|Logged into security domain')
+ANSWER = re.compile(r'TokenAuthenticat|UpdateNumberRange|'
+                    r'SecurityDomainProcessor|getInstallToken')
+CAUSALITY_SLACK = timedelta(seconds=30)
+
+
+def _causality(host, window, failure):
+    if failure is None or failure.event.host == host.host:
+        return []
+    asked = [e.when for e in window if e.host == failure.event.host and
+             REQUEST.search(e.text)]
+    answers = [e for e in window if e.host == host.host and
+               e.source.endswith('debug') and ANSWER.search(e.text)]
+    if not asked or not answers:
+        return []
+    first, last = answers[0], answers[-1]
+    if first.when < asked[0] - CAUSALITY_SLACK:
+        return ['%s answered the replica at %s, %d s before %s first asked '
+                '(%s): its clock or zone is behind' % (
+                    host.host, iso(first.when),
+                    (asked[0] - first.when).total_seconds(),
+                    failure.event.host, iso(asked[0]))]
+    if last.when > failure.event.when + CAUSALITY_SLACK:
+        return ['%s answered the replica at %s, after the install had '
+                'failed (%s): its clock or zone is ahead' % (
+                    host.host, iso(last.when), iso(failure.event.when))]
+    return []
+
+
 def _host(host, window, nearby, start, end, failure):
     mine = [e for e in window if e.host == host.host]
     sources = sorted({e.source for e in mine})
@@ -202,6 +237,7 @@ def _host(host, window, nearby, start, end, failure):
         problems.append('the Dogtag debug log stopped (dogtagpki/pki#4907): '
                         'its records are in the journal of pki-tomcatd')
     problems.extend(_clock_checks(host, mine))
+    problems.extend(_causality(host, window, failure))
     return {'host': host.host, 'input': host.label, 'origin': host.origin,
             'zone': host.zone_name,
             'utc_offsets': _offsets(host.zone, start, end),
