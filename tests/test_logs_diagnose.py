@@ -148,14 +148,26 @@ def formats_journal(when, msg):
     return journal(when, NEW_YORK, msg)
 
 
-def test_ldap_68_stale_vlv(tmp_path):
+# The master's words for LDAP 68 by version: 11.x LDAPExceptionConverter;
+# 10.5 CMS_DBS_LDAP_OP_FAILURE "LDAP operation failure - {0}"
+# (base/server/cmsbundle/src/UserMessages.properties, v10.5.0) around
+# ldapjdk's "error result".
+ALREADY_EXISTS = {
+    '11': 'Unable to add certificate record: Record already exists: Already '
+          'exists',
+    '10.5': 'LDAP operation failure - cn=268369921,ou=certificateRepository,'
+            'ou=ca,o=ipaca: netscape.ldap.LDAPException: error result (68)',
+}
+
+
+@pytest.mark.parametrize('pki', ['11', '10.5'])
+def test_ldap_68_stale_vlv(tmp_path, pki):
     """"Already exists" adding a record: LastNumberCheck explains it."""
-    replica, master = hosts(tmp_path)
+    replica, master = hosts(tmp_path, pki)
     replica_install(replica, T0, pkispawn_errors=[(
         90, 'PKIException: Unable to add certificate record: Record already '
         'exists: Already exists')])
-    master.debug(s(89), 'Unable to add certificate record: Record already '
-                 'exists: Already exists', 'SEVERE')
+    master.debug(s(89), ALREADY_EXISTS[pki], 'SEVERE')
     master.access(s(89), 'conn=12 op=4 RESULT err=68 tag=105 nentries=0 '
                   'wtime=0.000 optime=0.001 etime=0.001')
     report = analyse(replica.write(), master.write())
@@ -164,6 +176,9 @@ def test_ldap_68_stale_vlv(tmp_path):
     assert found['confirmed_by']['source'] == 'dogtag.ranges'
     ds_line = [e for e in found['evidence'] if e['source'] == 'ds-access']
     assert ds_line[0]['utc'] == '2024-03-05T14:01:29Z'
+    debug = [e for e in found['evidence'] if e['source'] == 'ca-debug']
+    assert debug[0]['utc'] == '2024-03-05T14:01:29Z'
+    assert debug[0]['printed'] == '2024-03-05 09:01:29'
 
 
 def test_replication_setup(tmp_path):
@@ -284,6 +299,19 @@ def test_install_log_zone_cross_check(tmp_path):
                     if h['host'] == REPLICA)['problems']
     assert any('UTC+0530, but the zone Europe/Paris gives UTC+0100' in p
                for p in problems)
+
+
+def test_secrets_in_a_sosreport_stay_out_of_the_report(tmp_path):
+    """A sosreport is not redacted as our archives are: analyse masks what
+    it prints."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    replica.pkispawn(s(86), "Command '['pki', '-c', 'Pl4nted-S3cret', "
+                     "'client-init']' failed: password=Pl4nted-S3cret",
+                     'ERROR')
+    report = analyse(replica.write(), master.write(), everything=True)
+    assert 'Pl4nted-S3cret' not in json.dumps(report)
+    assert any('password=********' in e['text'] for e in report['timeline'])
 
 
 def test_sosreport_tarball(tmp_path):

@@ -4,7 +4,7 @@ the known causes matched and the hosts' clocks cross-checked."""
 import re
 from datetime import datetime, timedelta, timezone
 
-from ipahealthcheck_dogtag.logs import causes, formats
+from ipahealthcheck_dogtag.logs import causes, formats, redact
 
 SCHEMA = 'dogtag-diagnose/1'
 FAILED = re.compile(r'The (ipa-\S+) command failed')
@@ -140,10 +140,11 @@ def _local(when, zone):
 
 
 def _event(event, zones):
+    # A sosreport is not redacted as our archives are: mask here too.
     return {'utc': iso(event.when),
             'local': _local(event.when, zones.get(event.host)),
             'host': event.host, 'source': event.source,
-            'level': event.level, 'text': event.text[:2000],
+            'level': event.level, 'text': redact.Redactor()(event.text[:2000]),
             'file': event.file, 'printed': event.local, 'note': event.note}
 
 
