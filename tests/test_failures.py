@@ -107,8 +107,8 @@ def test_ldap_server_down(scenario, tmp_path):
     results = run_checks(read_config(scenario.config_path))
     # dogtag.logs reads files only: the server being down is not its finding
     logs = [r for r in results if r['source'] == 'dogtag.logs']
-    assert [(r['result'], r['kw']['key']) for r in logs] == [('SUCCESS',
-                                                              'ca')]
+    assert [(r['result'], r['kw']['key']) for r in logs] == [
+        ('SUCCESS', 'ca.debug')]
     results = [r for r in results if r['source'] != 'dogtag.logs']
     assert len(results) == len(registry.plugins) - 1
     assert {(r['result'], r['kw']['key']) for r in results} == {

@@ -65,8 +65,8 @@ def test_quiet_success(instance):
         debug11(NOW - timedelta(minutes=5), ZONE, 'CertRequestService: ok')])
     results = by_key(run_checks(config, source='dogtag.logs'), 'LogCheck')
     assert {k: r['result'] for k, r in results.items()} == {
-        'ca': 'SUCCESS', 'kra': 'SUCCESS'}
-    assert results['ca']['kw']['already_exists'] == 0
+        'ca.debug': 'SUCCESS', 'kra.debug': 'SUCCESS'}
+    assert results['ca.debug']['kw']['already_exists'] == 0
 
 
 def test_already_exists_and_range_failures(instance):
@@ -90,7 +90,7 @@ def test_already_exists_and_range_failures(instance):
         debug10(t1, ZONE, 'updateNumberRange(): status=500'),
     ])
     results = by_key(run_checks(config, source='dogtag.logs'), 'LogCheck')
-    ca, kra = results['ca'], results['kra']
+    ca, kra = results['ca.debug'], results['kra.debug']
     assert ca['result'] == 'ERROR'
     assert ca['kw']['already_exists'] == 2
     assert ca['kw']['already_exists_first'] == t1.strftime(
@@ -108,7 +108,24 @@ def test_no_ca_is_quiet(tmp_path):
     conf = tmp_path / 'hc.conf'
     conf.write_text('[default]\n')
     results = run_checks(read_config(str(conf)), source='dogtag.logs')
-    assert [r['result'] for r in results] == ['SUCCESS']
+    assert [(r['result'], r['kw']['key']) for r in results] == [
+        ('SUCCESS', 'ca')]
+
+
+def test_cluster_report_still_sees_a_ca(instance, tmp_path):
+    """dogtag-clustercheck reads key `ca` as "no CA here": our per-
+    subsystem keys must not be taken for it, whatever the order."""
+    import json
+    from ipahealthcheck_dogtag.commands.clustercheck import read_report
+    _, config = instance
+    records = [{'source': 'dogtag.ranges', 'check': 'RangeConfigCheck',
+                'result': 'SUCCESS', 'kw': {'key': 'ca.certificates'}}]
+    for r in run_checks(config, source='dogtag.logs'):
+        records.append({'source': r['source'], 'check': r['check'],
+                        'result': r['result'], 'kw': r['kw']})
+    path = tmp_path / 'ca1.json'
+    path.write_text(json.dumps(records))
+    assert read_report(str(path)).ca is True
 
 
 def test_reverse_records_match_forward(tmp_path):
@@ -230,7 +247,7 @@ def test_installed_entry_points(instance, tmp_path):
             'json'], capture_output=True, text=True, env=env, timeout=120)
         results = {r['kw']['key']: r for r in json.loads(done.stdout)
                    if r['source'] == 'dogtag.logs'}
-        assert results['ca']['result'] == 'ERROR', done.stdout
-        assert results['ca']['check'] == 'LogCheck'
-        assert results['ca']['kw']['already_exists'] == 1
-        assert results['kra']['result'] == 'SUCCESS'
+        assert results['ca.debug']['result'] == 'ERROR', done.stdout
+        assert results['ca.debug']['check'] == 'LogCheck'
+        assert results['ca.debug']['kw']['already_exists'] == 1
+        assert results['kra.debug']['result'] == 'SUCCESS'
