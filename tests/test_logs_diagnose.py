@@ -275,6 +275,13 @@ def test_master_clock_off_by_minutes(tmp_path, shift, word):
         problems
 
 
+def test_one_host_only_is_noted(tmp_path):
+    replica, _ = hosts(tmp_path)
+    replica_install(replica, T0)
+    report = analyse(replica.write())
+    assert report['notes'][0].startswith('only one host')
+
+
 def test_missing_master_evidence(tmp_path):
     replica, master = hosts(tmp_path)
     replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])

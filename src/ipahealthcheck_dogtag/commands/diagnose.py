@@ -109,14 +109,18 @@ def render(report):
             failure['started'] or 'unknown'))
     else:
         out.append('No failed install found in the logs.')
-    out.append('Window:  %s .. %s (UTC)' % (w['start'], w['end']))
+    if w['start']:
+        out.append('Window:  %s .. %s (UTC)' % (w['start'], w['end']))
+    for note in report['notes']:
+        out.append('Note:    %s' % note)
     out.append('')
     out.append('Hosts:')
     for h in report['hosts']:
-        offsets = ', '.join('%s from %s' % (o['offset'], o['from'])
-                            for o in h['utc_offsets']) or '-'
-        out.append('  %s  zone %s (UTC%s)  %d events  sources: %s' % (
-            h['host'], h['zone'] or 'unknown', offsets, h['events_in_window'],
+        offsets = ', '.join('UTC%s from %s' % (o['offset'], o['from'])
+                            for o in h['utc_offsets'])
+        out.append('  %s  zone %s%s  %d events  sources: %s' % (
+            h['host'], h['zone'] or 'unknown',
+            ' (%s)' % offsets if offsets else '', h['events_in_window'],
             ', '.join(h['sources']) or 'none'))
         for problem in h['problems']:
             out.append('    ! %s' % problem)

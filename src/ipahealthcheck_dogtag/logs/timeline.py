@@ -117,7 +117,14 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
         'nearest_errors': [],
         'timeline': [_event(e, zones) for e in shown[-limit:]],
         'timeline_truncated': max(0, len(shown) - limit),
+        'notes': [],
     }
+    if len(hosts) == 1:
+        report['notes'].append(
+            'only one host\'s logs: the error is often logged on the other '
+            'side (the master for a replica install); add its logs')
+    if not window:
+        report['notes'].append('no log line in the window')
     primary = [c for c in report['causes'] if c['primary']]
     if primary:
         report['verdict'] = primary[0]['id']
