@@ -149,7 +149,7 @@ CAUSES = [
           [('timeout', r'did not start after \d+|CA did not start in')],
           'Look at the replica\'s debug log and journal for why Tomcat is '
           'slow to start; raise the startup timeout.'),
-    Cause('custodia-keys', 'The replica could not fetch the CA keys '
+    Cause('custodia-keys', 'The replica could not obtain the CA keys '
           '(Custodia)', 'custodia', None,
           [('keys', r'Timed out trying to obtain keys|HTTPError: '
             r'(403|404|406|503)[^\n]*/ipa/keys/')],
