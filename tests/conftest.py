@@ -16,7 +16,8 @@ from ipahealthcheck.core.config import read_config
 import ipahealthcheck_dogtag
 from ipahealthcheck_dogtag.checks.plugin import registry
 # Import every check module, as the framework does through entry points.
-from ipahealthcheck_dogtag.checks import accounts, replication  # noqa: F401
+from ipahealthcheck_dogtag.checks import (  # noqa: F401
+    accounts, logs, replication)
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
 from sandbox import cadb

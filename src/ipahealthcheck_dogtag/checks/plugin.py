@@ -131,6 +131,9 @@ registry = DogtagRegistry()
 class DogtagCheck(Plugin):
     """Base of every check: public source name, results, preflight, budget."""
 
+    # False for checks that read files only (dogtag.logs): no LDAP session.
+    requires_directory = True
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # The framework names a check's source after its class's module. Our
@@ -188,6 +191,8 @@ class DogtagCheck(Plugin):
                               'Nothing to check: {reason}.',
                               reason=database.reason)
             return None
+        if not self.requires_directory:
+            return database
         try:
             self.context.directory()
         except DirectoryError as e:

@@ -1,0 +1,168 @@
+"""`dogtag-diagnose`: why did a CA replica install fail?
+
+  dogtag-diagnose collect [--since T] [--until T] [--root DIR] [-o FILE]
+      on each host: the logs of the failure window, redacted, in a tar.gz
+  dogtag-diagnose analyse INPUT... [--json]
+      anywhere: INPUT is an archive of `collect`, a sosreport directory or
+      a sosreport tarball; prints one UTC timeline and the known causes.
+"""
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+
+from ipahealthcheck_dogtag.logs import bundle, collect, timeline
+
+
+def parse_time(text):
+    """An ISO 8601 time; without an offset it is UTC."""
+    when = datetime.fromisoformat(text.replace('Z', '+00:00'))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='dogtag-diagnose',
+        description='Diagnose a failed CA replica install from the logs of '
+                    'the replica and the master.')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    c = sub.add_parser('collect', help='gather this host\'s logs of the '
+                       'failure window into a redacted archive')
+    c.add_argument('--since', type=parse_time, help='window start (ISO '
+                   '8601; UTC unless an offset is given)')
+    c.add_argument('--until', type=parse_time, help='window end')
+    c.add_argument('--root', default='/', help='the host\'s root directory '
+                   '(default /)')
+    c.add_argument('--instance', default='pki-tomcat',
+                   help='the PKI instance (default pki-tomcat)')
+    c.add_argument('--max-file-mib', type=float, default=8,
+                   help='keep at most this much of each log (default 8)')
+    c.add_argument('-o', '--output', help='the archive to write (default '
+                   'dogtag-diagnose-<host>-<utc time>.tar.gz)')
+
+    a = sub.add_parser('analyse', aliases=['analyze'],
+                       help='one timeline and the known causes')
+    a.add_argument('inputs', nargs='+', metavar='INPUT')
+    a.add_argument('--json', action='store_true', help='JSON output')
+    a.add_argument('--since', type=parse_time)
+    a.add_argument('--until', type=parse_time)
+    a.add_argument('--before', type=float, default=30, help='minutes '
+                   'before the failure when its start is unknown')
+    a.add_argument('--after', type=float, default=2,
+                   help='minutes after the failure')
+    a.add_argument('--all', action='store_true', help='every line of the '
+                   'window, not only errors, steps and evidence')
+    args = parser.parse_args(argv)
+
+    if args.command == 'collect':
+        try:
+            path, manifest = collect.collect(
+                args.root, args.since, args.until, args.output,
+                instance=args.instance,
+                max_file_bytes=int(args.max_file_mib * 1024 * 1024))
+        except collect.CollectError as e:
+            print('dogtag-diagnose collect: %s' % e, file=sys.stderr)
+            return 2
+        print('Wrote %s: %d files, window %s .. %s, %d secrets redacted.'
+              % (path, len(manifest['files']), manifest['window']['start'],
+                 manifest['window']['end'],
+                 sum(manifest['redactions'].values())))
+        return 0
+
+    inputs = bundle.Inputs()
+    try:
+        for path in args.inputs:
+            try:
+                inputs.add(path)
+            except (ValueError, OSError) as e:
+                print('dogtag-diagnose analyse: %s' % e, file=sys.stderr)
+                return 2
+        report = timeline.analyse(
+            inputs.hosts, args.since, args.until,
+            timedelta(minutes=args.before), timedelta(minutes=args.after),
+            everything=args.all)
+    finally:
+        inputs.close()
+    try:
+        if args.json:
+            json.dump(report, sys.stdout, indent=2)
+            print()
+        else:
+            print(render(report))
+        sys.stdout.flush()
+    except BrokenPipeError:         # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def render(report):
+    """The human report: verdict first, then the timeline."""
+    out = []
+    w = report['window']
+    failure = report['failure']
+    if failure:
+        out.append('Failure: %s on %s at %s (started %s)' % (
+            failure['command'], failure['host'], failure['utc'],
+            failure['started'] or 'unknown'))
+    else:
+        out.append('No failed install found in the logs.')
+    if w['start']:
+        out.append('Window:  %s .. %s (UTC)' % (w['start'], w['end']))
+    for note in report['notes']:
+        out.append('Note:    %s' % note)
+    out.append('')
+    out.append('Hosts:')
+    for h in report['hosts']:
+        offsets = ', '.join('UTC%s from %s' % (o['offset'], o['from'])
+                            for o in h['utc_offsets'])
+        out.append('  %s  zone %s%s  %d events  sources: %s' % (
+            h['host'], h['zone'] or 'unknown',
+            ' (%s)' % offsets if offsets else '', h['events_in_window'],
+            ', '.join(h['sources']) or 'none'))
+        for problem in h['problems']:
+            out.append('    ! %s' % problem)
+    out.append('')
+    if report['causes']:
+        out.append('Verdict: %s' % report['verdict'])
+        for cause in report['causes']:
+            out.append('')
+            out.append('* %s: %s [%s]%s' % (
+                cause['id'], cause['title'], cause['ticket'],
+                '' if cause['primary'] else ' (a consequence)'))
+            if cause['url']:
+                out.append('  %s' % cause['url'])
+            out.append('  Seen on: %s' % ', '.join(cause['hosts']))
+            for e in cause['evidence']:
+                out.append('    ' + _line(e))
+            out.append('  What to do: %s' % cause['todo'])
+            if cause['confirmed_by']:
+                out.append('  Confirm: %s' % cause['confirmed_by']['command'])
+    else:
+        out.append('Verdict: no known cause matched. Errors nearest the '
+                   'failure, per host:')
+        for e in report['nearest_errors']:
+            out.append('    ' + _line(e))
+    out.append('')
+    out.append('Timeline (UTC | host local time | host | source | level):')
+    for e in report['timeline']:
+        out.append('  ' + _line(e))
+    if report['timeline_truncated']:
+        out.append('  (%d earlier lines left out)'
+                   % report['timeline_truncated'])
+    return '\n'.join(out)
+
+
+def _line(e):
+    local = (e['local'] or '?')[11:19] + (e['local'] or '')[19:25]
+    text = e['text'].split('\n', 1)[0][:160]
+    note = ' (%s local time)' % e['note'] if e['note'] else ''
+    return '%s | %-14s | %-22s | %-12s | %-8s | %s%s' % (
+        e['utc'], local, e['host'][:22], e['source'][:12], e['level'][:8],
+        text, note)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""One UTC timeline of several hosts' logs, narrowed to the failure, with
+the known causes matched and the hosts' clocks cross-checked."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from ipahealthcheck_dogtag.logs import causes, formats, redact
+
+SCHEMA = 'dogtag-diagnose/1'
+FAILED = re.compile(r'The (ipa-\S+) command failed')
+STARTED = re.compile(r'(ipa-\S+) was invoked with arguments')
+SPAWN_NAME = re.compile(r'pki-(?:ca|kra)-spawn\.(\d{14})\.log')
+# Sources needed to judge an install: where each piece of evidence lives.
+INSTALL_SOURCES = ('ipa', 'pkispawn')
+JULI_CLOSED = 'FileHandler is closed or not yet initialized'
+NEARBY = timedelta(hours=14)
+SKEW = timedelta(minutes=1)        # the widest zone mistake worth noticing
+SHOWN_LEVELS = formats.ERROR_LEVELS | {'WARNING', 'ERR', 'CRITICAL'}
+
+
+def iso(when):
+    return when.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+class Failure:
+    """Where the last failed install ended and when it started."""
+
+    def __init__(self, event, command, start):
+        self.event = event
+        self.command = command
+        self.start = start
+
+
+def find_failure(hosts):
+    """The last failed ipa-*-install among the hosts (IPA logs in UTC, the
+    surest clock), else the last failed pkispawn, or None."""
+    last = {'ipa': None, 'pkispawn': None}
+    for host in hosts:
+        started = None
+        for source, path in host.files():
+            if source not in INSTALL_SOURCES:
+                continue
+            first = None
+            for event in host.file_events(source, path):
+                first = first or event
+                m = STARTED.search(event.text)
+                if m:
+                    started = event
+                command = None
+                m = FAILED.search(event.text)
+                if m:
+                    command = m.group(1)
+                elif event.source.endswith('pkispawn') and \
+                        event.level in ('ERROR', 'CRITICAL'):
+                    command = 'pkispawn'
+                kind = 'pkispawn' if command == 'pkispawn' else 'ipa'
+                if command and (last[kind] is None or
+                                event.when >= last[kind].event.when):
+                    begin = first if kind == 'pkispawn' else started
+                    last[kind] = Failure(event, command,
+                                         begin.when if begin else None)
+    return last['ipa'] or last['pkispawn']
+
+
+def analyse(hosts, since=None, until=None, before=None, after=None,
+            everything=False, limit=400):
+    """The report (a JSON-safe dict, schema SCHEMA) of several hosts."""
+    failure = find_failure(hosts)
+    before = before if before is not None else timedelta(minutes=30)
+    after = after if after is not None else timedelta(minutes=2)
+    if failure:
+        # A minute's margin: whole-second clocks and a little drift between
+        # the hosts must not push the master's first reaction out.
+        start = (failure.start or failure.event.when - before) - SKEW
+        start = max(min(start, failure.event.when - timedelta(minutes=2)),
+                    failure.event.when - timedelta(hours=6))
+        end = failure.event.when + after
+        anchor = failure.event.when
+    else:
+        start, end, anchor = None, None, None
+    start, end = since or start, until or end
+    for host in hosts:          # the year of year-less journal lines
+        host.around = anchor or end or since
+
+    window, nearby = [], {h.host: 0 for h in hosts}
+    latest = None
+    for host in hosts:
+        for event in host.events():
+            latest = max(latest, event.when) if latest else event.when
+            if start and end and not start <= event.when <= end:
+                if start - NEARBY <= event.when <= end + NEARBY:
+                    nearby[host.host] += 1
+                continue
+            window.append(event)
+    if not (start and end) and window:
+        # No failure found and no window given: the last two hours.
+        end = latest
+        start = latest - timedelta(hours=2)
+        window = [e for e in window if e.when >= start]
+    window.sort(key=lambda e: (e.when, e.host))
+    anchor = anchor or end
+
+    matched = causes.match(window, anchor)
+    evidence = {id(e) for m in matched for _, e in m['hits']}
+    zones = {h.host: h.zone for h in hosts}
+    shown = [e for e in window if everything or id(e) in evidence or
+             e.level in SHOWN_LEVELS or formats.is_error(e) or _marker(e)]
+    report = {
+        'schema': SCHEMA,
+        'window': {'start': iso(start) if start else None,
+                   'end': iso(end) if end else None},
+        'failure': _failure(failure, zones),
+        'hosts': [_host(h, window, nearby, start, end, failure)
+                  for h in hosts],
+        'causes': [_cause(m, zones) for m in matched],
+        'verdict': None,
+        'nearest_errors': [],
+        'timeline': [_event(e, zones) for e in shown[-limit:]],
+        'timeline_truncated': max(0, len(shown) - limit),
+        'notes': [],
+    }
+    if len(hosts) == 1:
+        report['notes'].append(
+            'only one host\'s logs: the error is often logged on the other '
+            'side (the master for a replica install); add its logs')
+    if not window:
+        report['notes'].append('no log line in the window')
+    primary = [c for c in report['causes'] if c['primary']]
+    if primary:
+        report['verdict'] = primary[0]['id']
+    elif report['causes']:
+        report['verdict'] = report['causes'][0]['id']
+    else:
+        report['nearest_errors'] = _nearest_errors(window, anchor, zones)
+    return report
+
+
+def _marker(event):
+    return event.source == 'ipa' and event.level == 'INFO' and \
+        bool(re.search(r'\[\d+/\d+\]|Configuring|was invoked', event.text))
+
+
+def _local(when, zone):
+    if zone is None:
+        return None
+    return when.astimezone(zone).isoformat(sep=' ')
+
+
+def _event(event, zones):
+    # A sosreport is not redacted as our archives are: mask here too.
+    return {'utc': iso(event.when),
+            'local': _local(event.when, zones.get(event.host)),
+            'host': event.host, 'source': event.source,
+            'level': event.level, 'text': redact.Redactor()(event.text[:2000]),
+            'file': event.file, 'printed': event.local, 'note': event.note}
+
+
+def _failure(failure, zones):
+    if failure is None:
+        return None
+    return {'command': failure.command, 'host': failure.event.host,
+            'utc': iso(failure.event.when),
+            'started': iso(failure.start) if failure.start else None,
+            'event': _event(failure.event, zones)}
+
+
+def _cause(entry, zones):
+    cause = entry['cause']
+    return {'id': cause.id, 'title': cause.title, 'ticket': cause.ticket,
+            'url': cause.url, 'primary': cause.primary,
+            'hosts': entry['hosts'], 'patterns': entry['patterns'],
+            'todo': cause.todo, 'confirmed_by': cause.confirm(),
+            'evidence': [_event(e, zones) for _, e in entry['hits'][:12]]}
+
+
+def _nearest_errors(window, anchor, zones, per_host=5):
+    by_host = {}
+    for event in window:
+        if formats.is_error(event):
+            by_host.setdefault(event.host, []).append(event)
+    out = []
+    for host, events in sorted(by_host.items()):
+        events.sort(key=lambda e: abs((e.when - anchor).total_seconds()))
+        out.extend(_event(e, zones) for e in sorted(events[:per_host],
+                                                    key=lambda e: e.when))
+    return out
+
+
+# The replica asks (pkispawn 10.10+ / Dogtag 10.x on the clone), the master
+# answers in its debug log (TokenAuthenticate, UpdateNumberRange,
+# SecurityDomainProcessor: dogtagpki/pki base/server/.../csadmin, v10.5.0 to
+# v11.5.0). An answer before any question, or after the install had already
+# failed, means the answering host's clock or zone is off.
+REQUEST = re.compile(r'Getting install token|Requesting \S+ .*range|'
+                     r'updateNumberRange start|Logged into security domain')
+ANSWER = re.compile(r'TokenAuthenticat|UpdateNumberRange|'
+                    r'SecurityDomainProcessor|getInstallToken')
+CAUSALITY_SLACK = timedelta(seconds=30)
+
+
+def _causality(host, window, failure):
+    if failure is None or failure.event.host == host.host:
+        return []
+    asked = [e.when for e in window if e.host == failure.event.host and
+             REQUEST.search(e.text)]
+    answers = [e for e in window if e.host == host.host and
+               e.source.endswith('debug') and ANSWER.search(e.text)]
+    if not asked or not answers:
+        return []
+    first, last = answers[0], answers[-1]
+    if first.when < asked[0] - CAUSALITY_SLACK:
+        return ['%s answered the replica at %s, %d s before %s first asked '
+                '(%s): its clock or zone is behind' % (
+                    host.host, iso(first.when),
+                    (asked[0] - first.when).total_seconds(),
+                    failure.event.host, iso(asked[0]))]
+    if last.when > failure.event.when + CAUSALITY_SLACK:
+        return ['%s answered the replica at %s, after the install had '
+                'failed (%s): its clock or zone is ahead' % (
+                    host.host, iso(last.when), iso(failure.event.when))]
+    return []
+
+
+def _host(host, window, nearby, start, end, failure):
+    mine = [e for e in window if e.host == host.host]
+    sources = sorted({e.source for e in mine})
+    problems = list(host.problems)
+    files = [s for s, _ in host.files()]
+    if 'debug' not in files:
+        problems.append('no Dogtag debug log (sos before 4.1 collects only '
+                        'ca/debug, which PKI 10.6 and later do not write)')
+    if start and end and not mine:
+        if nearby[host.host]:
+            problems.append(
+                'no event in the failure window but %d within %d hours of '
+                'it: this host\'s clock or time zone may disagree with the '
+                'others\'' % (nearby[host.host], NEARBY.seconds // 3600
+                              + NEARBY.days * 24))
+        else:
+            problems.append('no event near the failure: its evidence is '
+                            'missing (collect its logs for this window)')
+    if any(JULI_CLOSED in e.text for e in mine):
+        # dogtagpki/pki#4907 (PKI 11.5): after midnight JULI's FileHandler
+        # is closed and the records go to stderr, i.e. the journal.
+        problems.append('the Dogtag debug log stopped (dogtagpki/pki#4907): '
+                        'its records are in the journal of pki-tomcatd')
+    problems.extend(_clock_checks(host, mine))
+    problems.extend(_causality(host, window, failure))
+    return {'host': host.host, 'input': host.label, 'origin': host.origin,
+            'zone': host.zone_name,
+            'utc_offsets': _offsets(host.zone, start, end),
+            'sources': sources, 'events_in_window': len(mine),
+            'problems': problems}
+
+
+def _offsets(zone, start, end):
+    """The UTC offsets in force over the window, with the changes."""
+    if zone is None or start is None or end is None:
+        return []
+    out, when, last = [], start, None
+    while when <= end + timedelta(hours=1):
+        offset = when.astimezone(zone).strftime('%z')
+        if offset != last:
+            out.append({'from': iso(max(when, start)) if last is None
+                        else iso(when), 'offset': offset})
+            last = offset
+        when += timedelta(minutes=15)
+    return out
+
+
+def _clock_checks(host, events):
+    """Compare the zone we use with offsets the host printed itself."""
+    problems = []
+    if host.zone is None:
+        return problems
+    for event in events:
+        if event.source.startswith('ds-') and event.local:
+            printed = datetime.fromisoformat(event.local) - \
+                event.when.replace(tzinfo=None)
+            expected = event.when.astimezone(host.zone).utcoffset()
+            if printed != expected:
+                problems.append(
+                    '389-DS printed UTC%s at %s but the zone %s gives UTC%s:'
+                    ' the local-time logs may be placed wrongly'
+                    % (_fmt(printed), iso(event.when), host.zone_name,
+                       _fmt(expected)))
+                break
+    for event in events:
+        m = SPAWN_NAME.search(event.text) if event.source == 'ipa' else None
+        if m:
+            named = datetime.strptime(m.group(1), '%Y%m%d%H%M%S')
+            seen = named - event.when.replace(tzinfo=None)
+            seen = timedelta(minutes=15 * round(seen.total_seconds() / 900))
+            expected = event.when.astimezone(host.zone).utcoffset()
+            if seen != expected:
+                problems.append(
+                    'the pkispawn log named at %s local time was started at '
+                    '%s: UTC%s, but the zone %s gives UTC%s'
+                    % (m.group(1), iso(event.when), _fmt(seen),
+                       host.zone_name, _fmt(expected)))
+            break
+    return problems
+
+
+def _fmt(delta):
+    minutes = int(delta.total_seconds() // 60)
+    sign = '-' if minutes < 0 else '+'
+    return '%s%02d%02d' % (sign, abs(minutes) // 60, abs(minutes) % 60)

@@ -1,0 +1,431 @@
+"""dogtag-diagnose analyse: known causes named from two hosts' logs written
+in different zones, clocks placed correctly, sosreport-shaped inputs.
+
+Replica in Asia/Kolkata (UTC+05:30), master in America/New_York (UTC-05:00
+in March before the 10th): the master's debug log lines are 10.5 hours
+away, as printed, from the replica's for the same instant.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from datetime import datetime, timedelta
+
+import pytest
+
+from ipahealthcheck_dogtag.logs import bundle, formats, timeline
+from logfixtures import (MASTER, REPLICA, T0, UTC, Host, debug10, debug11,
+                         ds, ipa, pkispawn, replica_install)
+
+KOLKATA, NEW_YORK = 'Asia/Kolkata', 'America/New_York'
+
+
+def s(n):
+    return T0 + timedelta(seconds=n)
+
+
+def hosts(tmp_path, pki='11'):
+    return (Host(tmp_path, REPLICA, KOLKATA, pki),
+            Host(tmp_path, MASTER, NEW_YORK, pki))
+
+
+def analyse(*roots, **kw):
+    inputs = bundle.Inputs()
+    try:
+        for root in roots:
+            inputs.add(root)
+        report = timeline.analyse(inputs.hosts, **kw)
+    finally:
+        inputs.close()
+    json.dumps(report)
+    return report
+
+
+def cause(report, id):
+    return next((c for c in report['causes'] if c['id'] == id), None)
+
+
+RANGE_REQUEST_FAILED = (
+    "CalledProcessError: Command '['pki-server', 'ca-range-request', "
+    "'serialNo', '--master', 'https://master1.ipa.test:443']' returned "
+    "non-zero exit status 255.")
+
+
+def session_lag(replica, master):
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(81), 'UpdateNumberRange: Authentication failed', 'SEVERE')
+    master.debug(s(81), 'TokenAuthentication authenticate failed, session '
+                 'id does not exist.', 'SEVERE')
+
+
+@pytest.mark.parametrize('pki', ['11', '10.5'])
+def test_session_lag_named_across_zones(tmp_path, pki):
+    """dogtagpki 2557: the master's log (New York local time) and the
+    replica's (Kolkata pkispawn, UTC IPA log) on one UTC timeline."""
+    replica, master = hosts(tmp_path, pki)
+    session_lag(replica, master)
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'sd-session-lag'
+    found = cause(report, 'sd-session-lag')
+    assert found['hosts'] == [MASTER]
+    assert found['confirmed_by']['check'] == 'TemporaryAdminCheck'
+    evidence = [e for e in found['evidence'] if 'session id' in e['text']]
+    assert evidence[0]['utc'] == '2024-03-05T14:01:21Z'
+    assert evidence[0]['local'].startswith('2024-03-05 09:01:21-05:00')
+    assert report['failure']['command'] == 'ipa-replica-install'
+    assert report['failure']['host'] == REPLICA
+    # the replica's pkispawn error, local Kolkata time, placed in UTC
+    spawn = [e for e in report['timeline'] if e['source'] == 'ca-pkispawn'
+             and e['level'] == 'ERROR']
+    assert spawn[0]['utc'] == '2024-03-05T14:01:25Z'
+    assert spawn[0]['printed'] == '2024-03-05 19:31:25'
+    assert cause(report, 'admin-leftover') is not None
+    problems = {h['host']: h['problems'] for h in report['hosts']}
+    assert problems[MASTER] == []
+    assert [p[:22] for p in problems[REPLICA]] == ['no Dogtag debug log (s']
+
+
+def test_admin_not_replicated(tmp_path):
+    """freeipa 7593: the master refuses the replica's temporary admin."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(
+        72, 'PKIException: User admin-replica1.ipa.test is not a member of '
+        'Enterprise CA Administrators group.')])
+    master.debug(s(71), 'Unable to authenticate user '
+                 'admin-replica1.ipa.test: Invalid credentials', 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'sd-admin-not-replicated'
+    assert cause(report, 'sd-admin-not-replicated')['hosts'] == [MASTER,
+                                                                 REPLICA]
+
+
+def test_range_npe_clone_of_clone(tmp_path):
+    """dogtagpki 3055: status 500 and a NullPointerException on the master
+    (its debug log and its journal)."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(82), 'UpdateNumberRange: Unable to update number range: '
+                 'null', 'SEVERE')
+    master.add('var/log/pki/pki-tomcat/ca/debug.2024-03-05.log', [
+        'java.lang.NullPointerException',
+        '\tat com.netscape.cmscore.dbs.Repository.getRange(Repository.java:1)'])
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json', [
+        formats_journal(s(82), 'SEVERE: Servlet.service() for servlet '
+                        '[caUpdateNumberRange] threw exception '
+                        'java.lang.NullPointerException')])
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    found = cause(report, 'range-npe-clone-of-clone')
+    assert found['confirmed_by']['check'] == 'CloneTransferCheck'
+    assert MASTER in found['hosts'] and REPLICA in found['hosts']
+    assert cause(report, 'sd-session-lag') is None
+
+
+def test_range_npe_from_sos_journal_text(tmp_path):
+    """sos before 4.1 has no PKI 10.6+ debug log, but it has the journal as
+    text (`journalctl_--no-pager`, host local time, no year): the master's
+    Tomcat reports the exception there."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    stamp = (s(82) - timedelta(hours=5)).strftime('%b %d %H:%M:%S')
+    master.add('sos_commands/logs/journalctl_--no-pager', [
+        '%s master1 server[2345]: SEVERE: Servlet.service() for servlet '
+        '[caUpdateNumberRange] in context with path [/ca] threw exception'
+        % stamp,
+        '%s master1 server[2345]: java.lang.NullPointerException' % stamp])
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    line = [e for e in cause(report, 'range-npe-clone-of-clone')['evidence']
+            if e['host'] == MASTER][0]
+    assert line['utc'] == '2024-03-05T14:01:22Z'
+    assert line['source'] == 'journal' and line['level'] == 'SEVERE'
+
+
+def formats_journal(when, msg):
+    from logfixtures import journal
+    return journal(when, NEW_YORK, msg)
+
+
+# The master's words for LDAP 68 by version: 11.x LDAPExceptionConverter;
+# 10.5 CMS_DBS_LDAP_OP_FAILURE "LDAP operation failure - {0}"
+# (base/server/cmsbundle/src/UserMessages.properties, v10.5.0) around
+# ldapjdk's "error result".
+ALREADY_EXISTS = {
+    '11': 'Unable to add certificate record: Record already exists: Already '
+          'exists',
+    '10.5': 'LDAP operation failure - cn=268369921,ou=certificateRepository,'
+            'ou=ca,o=ipaca: netscape.ldap.LDAPException: error result (68)',
+}
+
+
+@pytest.mark.parametrize('pki', ['11', '10.5'])
+def test_ldap_68_stale_vlv(tmp_path, pki):
+    """"Already exists" adding a record: LastNumberCheck explains it."""
+    replica, master = hosts(tmp_path, pki)
+    replica_install(replica, T0, pkispawn_errors=[(
+        90, 'PKIException: Unable to add certificate record: Record already '
+        'exists: Already exists')])
+    master.debug(s(89), ALREADY_EXISTS[pki], 'SEVERE')
+    master.access(s(89), 'conn=12 op=4 RESULT err=68 tag=105 nentries=0 '
+                  'wtime=0.000 optime=0.001 etime=0.001')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'ldap-68-stale-vlv'
+    found = cause(report, 'ldap-68-stale-vlv')
+    assert found['confirmed_by']['source'] == 'dogtag.ranges'
+    ds_line = [e for e in found['evidence'] if e['source'] == 'ds-access']
+    assert ds_line[0]['utc'] == '2024-03-05T14:01:29Z'
+    debug = [e for e in found['evidence'] if e['source'] == 'ca-debug']
+    assert debug[0]['utc'] == '2024-03-05T14:01:29Z'
+    assert debug[0]['printed'] == '2024-03-05 09:01:29'
+
+
+def test_replication_setup(tmp_path):
+    """o=ipaca replication cannot start: AgreementCheck explains it."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, fail_step_msg='Failed to start replication',
+                    admin_created=False)
+    master.ds(s(50), 'repl5_tot_run - Total update failed for replica '
+              '"agmt="cn=caToreplica1.ipa.test" (replica1:389)": -1')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'replication-setup'
+    assert cause(report, 'replication-setup')['confirmed_by']['source'] == \
+        'dogtag.replication'
+    assert cause(report, 'admin-leftover') is None
+
+
+def test_admin_leftover_alone(tmp_path):
+    """A failure after "creating installation admin user" without a known
+    cause still names the leftover account and the errors near it."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(95, 'Something odd')])
+    master.debug(s(94), 'CAService: unexpected state', 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'admin-leftover'
+    assert cause(report, 'admin-leftover')['confirmed_by']['check'] == \
+        'TemporaryAdminCheck'
+
+
+def test_no_known_cause_shows_nearest_errors(tmp_path):
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(95, 'Something odd')],
+                    admin_created=False)
+    master.debug(s(94), 'CAService: unexpected state', 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] is None
+    near = {e['host'] for e in report['nearest_errors']}
+    assert near == {MASTER, REPLICA}
+
+
+def test_last_install_of_several(tmp_path):
+    """The log of a failed run then a later one: the later one is judged."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0 - timedelta(hours=3), pkispawn_errors=[
+        (85, RANGE_REQUEST_FAILED)])
+    session_lag(replica, master)
+    report = analyse(replica.write(), master.write())
+    assert report['failure']['utc'] == '2024-03-05T14:02:04Z'
+    assert report['window']['start'] <= '2024-03-05T14:00:01Z'
+    assert report['window']['start'] > '2024-03-05T13:00:00Z'
+
+
+def test_wrong_zone_is_noticed(tmp_path):
+    """The master's sosreport says UTC but its Dogtag wrote New York time:
+    its lines fall outside the window, and its 389-DS offsets disagree."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    master.ds(s(60), 'some replication message', 'NOTICE')
+    root = master.write()
+    os.remove(os.path.join(root, 'etc', 'localtime'))
+    os.symlink('../usr/share/zoneinfo/UTC', os.path.join(root, 'etc',
+                                                         'localtime'))
+    report = analyse(replica.write(), root)
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('389-DS printed UTC-0500' in p for p in problems)
+    assert report['verdict'] != 'sd-session-lag'
+
+
+def test_debug_log_gap_noticed(tmp_path):
+    """dogtagpki/pki#4907: the debug log stops, JULI complains on stderr."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json', [
+        formats_journal(s(30), 'FileHandler is closed or not yet '
+                        'initialized, unable to log [SEVERE: x]')])
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('4907' in p for p in problems)
+
+
+@pytest.mark.parametrize('shift,word', [(-50, 'behind'), (90, 'ahead')])
+def test_master_clock_off_by_minutes(tmp_path, shift, word):
+    """The master's clock is a minute or two off (its zone is right): it
+    answers the replica before it was asked, or after the install failed."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(81 + shift), 'UpdateNumberRange: Authentication failed',
+                 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('its clock or zone is %s' % word in p for p in problems), \
+        problems
+
+
+def test_one_host_only_is_noted(tmp_path):
+    replica, _ = hosts(tmp_path)
+    replica_install(replica, T0)
+    report = analyse(replica.write())
+    assert report['notes'][0].startswith('only one host')
+
+
+def test_missing_master_evidence(tmp_path):
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(-86400 * 3), 'old line')
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('evidence is missing' in p for p in problems)
+
+
+def test_install_log_zone_cross_check(tmp_path):
+    """IPA logs the pkispawn file name (local time) at a UTC time: a zone
+    that disagrees is reported."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    root = replica.write()
+    os.remove(os.path.join(root, 'etc', 'localtime'))
+    os.symlink('../usr/share/zoneinfo/Europe/Paris',
+               os.path.join(root, 'etc', 'localtime'))
+    report = analyse(root, master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == REPLICA)['problems']
+    assert any('UTC+0530, but the zone Europe/Paris gives UTC+0100' in p
+               for p in problems)
+
+
+def test_secrets_in_a_sosreport_stay_out_of_the_report(tmp_path):
+    """A sosreport is not redacted as our archives are: analyse masks what
+    it prints."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    replica.pkispawn(s(86), "Command '['pki', '-c', 'Pl4nted-S3cret', "
+                     "'client-init']' failed: password=Pl4nted-S3cret",
+                     'ERROR')
+    report = analyse(replica.write(), master.write(), everything=True)
+    assert 'Pl4nted-S3cret' not in json.dumps(report)
+    assert any('password=********' in e['text'] for e in report['timeline'])
+
+
+def test_sosreport_tarball(tmp_path):
+    """The same two hosts as sosreport tarballs (tar.xz, as sos writes)."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    paths = []
+    for h in (replica, master):
+        root = h.write()
+        path = str(tmp_path / (os.path.basename(root) + '.tar.xz'))
+        with tarfile.open(path, 'w:xz') as tar:
+            tar.add(root, arcname=os.path.basename(root))
+        paths.append(path)
+    report = analyse(*paths)
+    assert report['verdict'] == 'sd-session-lag'
+    assert {h['zone'] for h in report['hosts']} == {KOLKATA, NEW_YORK}
+
+
+def test_tarball_link_outside_is_ignored(tmp_path):
+    root = tmp_path / 'evil'
+    (root / 'var' / 'log').mkdir(parents=True)
+    os.symlink('/etc/passwd', root / 'var' / 'log' / 'ipareplica-install.log')
+    path = str(tmp_path / 'evil.tar.gz')
+    with tarfile.open(path, 'w:gz') as tar:
+        tar.add(str(root), arcname='evil')
+    inputs = bundle.Inputs()
+    inputs.add(path)
+    try:
+        assert inputs.hosts[0].files() == []
+    finally:
+        inputs.close()
+
+
+def test_dst_fall_back_in_window():
+    """New York repeats 01:00-02:00 on 2024-11-03 (06:00 UTC): a debug
+    log read in order keeps time moving forward across the repeated hour;
+    the ambiguous lines are marked."""
+    start = datetime(2024, 11, 3, 4, 50, tzinfo=UTC)
+    times = [start + timedelta(minutes=10 * i) for i in range(14)]
+    lines = [debug11(t, NEW_YORK, 'tick %d' % i) for i, t in
+             enumerate(times)]
+    events = list(formats.parse_lines(lines, formats.DogtagDebug11(),
+                                      bundle.zone_named(NEW_YORK), 'm', 'f'))
+    assert [e.when for e in events] == times
+    assert {e.note for e in events[2:14]} >= {'ambiguous'}
+    assert events[0].note is None
+
+
+def test_dst_spring_forward_offsets():
+    """2024-03-10 02:00 New York does not exist; the window's offsets
+    list both, and a printed 02:30 is marked nonexistent."""
+    zone = bundle.zone_named(NEW_YORK)
+    offsets = timeline._offsets(zone, datetime(2024, 3, 10, 5, tzinfo=UTC),
+                                datetime(2024, 3, 10, 9, tzinfo=UTC))
+    assert [o['offset'] for o in offsets] == ['-0500', '-0400']
+    assert offsets[1]['from'] == '2024-03-10T07:00:00Z'
+    line = '2024-03-10 02:30:00 [main] INFO: in the gap'
+    event, = formats.parse_lines([line], formats.DogtagDebug11(), zone, 'm',
+                                 'f')
+    assert event.note == 'nonexistent'
+
+
+def test_formats_parse_each_version():
+    """One line of each format, generated in its zone, back to UTC."""
+    when = datetime(2024, 7, 1, 12, 0, 5, tzinfo=UTC)
+    kolkata = bundle.zone_named(KOLKATA)
+    cases = [
+        (formats.DogtagDebug11(), debug11(
+            when, KOLKATA, 'x ] INFO: y',
+            thread='ajp-nio-0:0:0:0:0:0:0:1-8009-exec-9'), kolkata),
+        (formats.DogtagDebug10(), debug10(when, KOLKATA, 'x'), kolkata),
+        (formats.Pkispawn(), pkispawn(when, KOLKATA, 'x'), kolkata),
+        (formats.IpaInstall(), ipa(when, KOLKATA, 'x'), kolkata),
+        (formats.DirsrvErrors(), ds(when, KOLKATA, 'x'), None),
+    ]
+    for fmt, line, zone in cases:
+        assert formats.sniff(fmt.source, [line]).name == fmt.name, line
+        event, = formats.parse_lines([line], fmt, zone, 'h', 'f')
+        assert event.when.replace(microsecond=0) == when, (fmt.name, line)
+    event, = formats.parse_lines([cases[0][1]], cases[0][0], kolkata, 'h',
+                                 'f')
+    assert event.text.endswith('x ] INFO: y')
+    # 389-DS before issue 6117: -03:30 printed as -031800
+    line = '[05/Mar/2024:10:30:00.000000000 -031800] - ERR - x - y'
+    event, = formats.parse_lines([line], formats.DirsrvErrors(), None, 'h',
+                                 'f')
+    assert event.when == datetime(2024, 3, 5, 14, 0, tzinfo=UTC)
+
+
+def test_journal_message_forms():
+    line = json.dumps({'__REALTIME_TIMESTAMP': '1709647200000000',
+                       'MESSAGE': [104, 105], 'PRIORITY': '3'})
+    event, = formats.parse_lines([line], formats.Journal(), None, 'h', 'f')
+    assert event.text == 'hi' and event.level == 'ERR'
+    assert event.when == datetime(2024, 3, 5, 14, 0, tzinfo=UTC)
+
+
+def test_command_human_and_json(tmp_path):
+    """The installed console script, both outputs."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    roots = [replica.write(), master.write()]
+    script = os.path.join(os.path.dirname(sys.executable), 'dogtag-diagnose')
+    human = subprocess.run([script, 'analyse'] + roots, capture_output=True,
+                           text=True, check=True).stdout
+    assert 'Verdict: sd-session-lag' in human
+    assert '2024-03-05T14:01:21Z | 09:01:21-05:00' in human
+    out = subprocess.run([script, 'analyse', '--json'] + roots,
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)['schema'] == timeline.SCHEMA
