@@ -8,7 +8,7 @@ report reads exactly that.
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag.dogtag import bookkeeping
+from ipahealthcheck_dogtag.dogtag import bookkeeping, fixes
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Finding
@@ -258,11 +258,7 @@ def _set_next_range(repo, recorded, own_end, database):
         value = max(floor, int(_digits_only_hex_above(own_end)))
     else:
         value = max(floor, own_end + 1)
-    return ('on one CA server, ldapmodify -Y EXTERNAL -H %s with "dn: %s", '
-            '"changetype: modify", "replace: nextRange", "nextRange: %d" '
-            '(above every range allocated so far; check the other servers\' '
-            'ranges with the cluster report first)'
-            % (database.ldap_uri, repo.next_range_dn, value))
+    return fixes.set_next_range(database, repo.next_range_dn, value)
 
 
 def _digits_only_hex_above(number):
