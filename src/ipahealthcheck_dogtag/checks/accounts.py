@@ -36,6 +36,8 @@ CHECK_INTERVAL = 300000
 class TemporaryAdminCheck(DogtagCheck):
     """Leftover admin-<fqdn> accounts of failed replica installs."""
 
+    settings_used = DogtagCheck.settings_used + ('dogtag_admin_grace_minutes',)
+
     def check_database(self, database, deadline):
         directory = self.context.directory()
         basedn = database.subsystem('ca').basedn

@@ -218,10 +218,11 @@ class Repository:
             return None
         try:
             return parse_config(text, self.radix, self.generator == 'legacy2')
-        except NumberError:
-            raise Finding(self.key, '{property}={value} in {cs_cfg} is not a '
-                          'number: expected a {radix_name} number. Correct '
-                          'the value in CS.cfg with the CA stopped.',
+        except NumberError as e:
+            raise Finding(self.key, '{property}={value} in {cs_cfg} is not '
+                          'usable ({reason}): expected a {radix_name} number. '
+                          'Correct the value in CS.cfg with the CA stopped.',
+                          reason=str(e),
                           property=prop, value=text,
                           cs_cfg=self.subsystem.path,
                           radix_name=self._radix_name())
@@ -244,12 +245,15 @@ class Repository:
             try:
                 values.append(parse_config(text, self.radix,
                                            self.generator == 'legacy2'))
-            except NumberError:
+            except NumberError as e:
                 raise Finding(self.key, '{property}={value} in {cs_cfg} is '
-                              'not a number: expected a {radix_name} '
-                              'number for the {title} range ({generator} '
-                              'generator). Correct the value in CS.cfg with '
-                              'the CA stopped.', property=name, value=text,
+                              'not usable ({reason}): expected a '
+                              '{radix_name} number of at most 99 decimal '
+                              'digits (what Dogtag can store) for the '
+                              '{title} range ({generator} generator). '
+                              'Correct the value in CS.cfg with the CA '
+                              'stopped.', property=name, value=text,
+                              reason=str(e),
                               cs_cfg=self.subsystem.path,
                               radix_name=self._radix_name(),
                               title=self.kind.title,

@@ -61,6 +61,8 @@ def _size(r):
 class RangeConfigCheck(BookkeepingCheck):
     """Is the active range a range, and does the standby range follow it?"""
 
+    reads_repository = False
+
     def judge(self, database, repo, fields):
         active, standby = repo.active, repo.standby
         if active.begin > active.end:
@@ -209,7 +211,8 @@ class NextRangeCheck(BookkeepingCheck):
             fields['fix'] = _set_next_range(repo, recorded, own_end, database)
             yield self.result(
                 constants.ERROR, repo.key, 'nextRange on {next_range_dn} is '
-                '{next_range}: expected a decimal number. Fix: {fix}.',
+                '{next_range}: expected a decimal number of at most 99 '
+                'digits (what Dogtag can store). Fix: {fix}.',
                 **fields)
             return
         fields['next_range_start'] = str(start)
