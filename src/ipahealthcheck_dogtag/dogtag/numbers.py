@@ -23,9 +23,11 @@ class NumberError(ValueError):
 
 def _shown(value):
     """A value for an error message: short, one line."""
+    if isinstance(value, int) and value.bit_length() > 1000:
+        return 'a number of about %d digits' % (value.bit_length() * 0.30103)
     text = repr(value)
     return text if len(text) <= 60 else '%s... (%d characters)' % (
-        text[:50], len(value))
+        text[:50], len(text))
 
 
 def encode(number):
@@ -63,7 +65,8 @@ def decimal(text):
     ASCII digits, at most 99 of them."""
     if not isinstance(text, str) or not text or not set(text) <= _DECIMAL:
         raise NumberError('%s is not a decimal number' % _shown(text))
-    if len(text.lstrip('0')) > MAX_DIGITS:
+    # Checked on the text itself: callers compare these texts with int().
+    if len(text) > MAX_DIGITS:
         raise NumberError('%s has more than the %d digits Dogtag can store'
                           % (_shown(text), MAX_DIGITS))
     return int(text)
@@ -90,7 +93,8 @@ def parse_config(value, radix, prefixed):
         raise NumberError('%s is not a %s number' % (
             _shown(value), 'hexadecimal' if radix == 16 else 'decimal'))
     # 99 decimal digits are at most 83 hex digits: bound before int().
-    if len(lowered.lstrip('0')) > MAX_DIGITS:
+    lowered = lowered.lstrip('0') or '0'
+    if len(lowered) > MAX_DIGITS:
         raise NumberError('%s is longer than the %d decimal digits Dogtag '
                           'can store' % (_shown(value), MAX_DIGITS))
     number = int(lowered, radix)
