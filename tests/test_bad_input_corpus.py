@@ -282,7 +282,7 @@ def assert_invariants(case, run, timeout):
     for r in results:
         assert r['result'] != 'CRITICAL', r
         assert 'exception' not in r['kw'], r      # the framework's alarm
-        assert r['kw'].get('key'), r
+        assert r['kw'].get('key') and '\n' not in r['kw']['key'], r
     bound = (timeout or 0) + STARTUP_SLACK
     assert run['seconds'] < bound, '%s took %.1f s' % (case.name,
                                                        run['seconds'])

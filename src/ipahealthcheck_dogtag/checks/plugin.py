@@ -27,10 +27,10 @@ def budget(settings):
     return max(1.0, settings.timeout * BUDGET_SHARE)
 
 
-# Values shown in a message come from the directory, CS.cfg and the config:
-# each is shown on one line (line breaks and control characters escaped),
-# and shortened when absurdly long, so no value can start a line of the
-# human output or drown it. `fix` is built by us from checked values.
+# Values shown in a message (and keys) come from the directory, CS.cfg and
+# the config: each is shown on one line (line breaks and control characters
+# escaped), and shortened when absurdly long, so that no value can start a
+# line of the human output or drown it. `fix` is built from checked values.
 SHOWN_LIMIT = 300
 _UNPRINTABLE = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 
@@ -207,7 +207,8 @@ class DogtagCheck(Plugin):
         return self.registry.get_context()
 
     def result(self, level, key, msg, **fields):
-        return Result(self, level, key=key, msg=msg,
+        # The human output prints the key too: one line as well.
+        return Result(self, level, key=one_line(str(key), None), msg=msg,
                       **shown_on_one_line(msg, fields))
 
     @duration
