@@ -41,6 +41,7 @@ class Case:
     kra_file: object = None
     directory: object = None            # f(conn, tree, case dir): plants
     vlv_overrides: dict = field(default_factory=dict)
+    instance_dir_name: str = None       # instead of the tree's instance
     hostile: tuple = ()                 # texts that must never run
 
 
@@ -109,7 +110,8 @@ def _leftover_admin(conn, tree, where):
              usertype='adminType', userstate='1')
 
 
-SOCKET_PAYLOAD = 'touch${IFS}pwned'
+SOCKET_PAYLOAD = 'touch${IFS}pwned'        # a file name holds no '/'
+HOSTILE_NAME = 'pki;%s;$(id)' % SOCKET_PAYLOAD
 HOSTILE_SOCKET = 'slapd-x;%s;$(id)' % SOCKET_PAYLOAD
 
 
@@ -144,6 +146,8 @@ CORPUS = [
     Case('timeout-1', HEALTHY, config={'timeout': '1'}),
     Case('pki-version-word', CONFIG_ERROR,
          config={'dogtag_pki_version': 'eleven'}),
+    Case('pki-version-huge', CONFIG_ERROR,
+         config={'dogtag_pki_version': '9' * 5000 + '.1'}),
     Case('instance-dir-nowhere', CONFIG_ERROR,
          config={'dogtag_instance_dir': '/nonexistent/pki-x'}),
     Case('ipa-basedn-not-a-dn', HEALTHY,
@@ -178,6 +182,9 @@ CORPUS = [
     Case('instance-id-shell', ((VLV, 'allCerts-pki;%s#' % PAYLOAD,
                                 'ERROR'),),
          cs_cfg={'instanceId': 'pki;%s#' % PAYLOAD}, hostile=(PAYLOAD,)),
+    Case('instance-dir-shell', ((VLV, 'allCerts-' + HOSTILE_NAME, 'ERROR'),),
+         instance_dir_name=HOSTILE_NAME,
+         hostile=(SOCKET_PAYLOAD, '$(id)')),
     Case('kra-cs-cfg-fifo', ((LAST, 'kra.keys', 'ERROR'),
                              (LAST, 'ca.certificates', 'SUCCESS')),
          kra_file=_replace_with(os.mkfifo)),
@@ -322,7 +329,7 @@ def _prepare(case, ds, base_tree, tmp):
                 case.directory(conn, tree, where)
         finally:
             conn.unbind_s()
-    instance_dir = str(tmp / tree.instance)
+    instance_dir = str(tmp / (case.instance_dir_name or tree.instance))
     secret = {'internaldb.ldapauth.password': SECRET}
     for sub, changes, plant in (('ca', case.cs_cfg, case.file),
                                 ('kra', case.kra_cs_cfg, case.kra_file)):

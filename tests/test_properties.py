@@ -10,7 +10,8 @@ from hypothesis import given, settings, strategies as st
 from ipahealthcheck.core.config import Config
 
 from ipahealthcheck_dogtag.checks.plugin import one_line
-from ipahealthcheck_dogtag.discovery import Settings, parse_properties
+from ipahealthcheck_dogtag.discovery import (
+    Settings, parse_properties, parse_version)
 from ipahealthcheck_dogtag.dogtag import bookkeeping, fixes
 from ipahealthcheck_dogtag.dogtag.numbers import (
     MAX_NUMBER, NumberError, decimal, decode, encode, parse_config)
@@ -164,3 +165,11 @@ def test_fix_values_are_one_word_or_refused(value):
 @given(st.text())
 def test_shown_values_are_one_line(value):
     assert len(one_line(value).splitlines()) <= 1
+
+
+@everywhere
+@given(numberish)
+def test_versions_give_a_version_or_none(text):
+    version = parse_version(text + '.' + text)
+    assert version is None or (len(version) == 3 and
+                               all(0 <= n < 10 ** 6 for n in version))

@@ -364,7 +364,9 @@ def _subsystem_of(path):
 
 
 def parse_version(text):
-    match = re.search(r'(\d+)\.(\d+)(?:\.(\d+))?', text or '')
+    # ASCII digits, a few of them: a version, not a number to convert.
+    match = re.search(r'(?<![0-9])([0-9]{1,6})\.([0-9]{1,6})'
+                      r'(?:\.([0-9]{1,6}))?(?![0-9])', text or '')
     if not match:
         return None
     return tuple(int(n) for n in match.groups(default='0'))
