@@ -30,7 +30,9 @@ class RangeCheck(DogtagCheck):
 
     def missing_container(self, repo, fields):
         """The result saying the repository's entry (or the whole CA
-        suffix) is missing, or None when it exists."""
+        suffix) is missing, or None when it exists. pkispawn creates every
+        repository and replica entry (dogtagpki/pki v11.5.4, base/ca and
+        base/kra database/ds/create.ldif), so a missing one is a fault."""
         if self.context.exists(repo.container):
             return None
         suffix = repo.subsystem.basedn
