@@ -3,7 +3,7 @@
 An administrator pastes these as root, and the values in them come from
 the directory, CS.cfg and the configuration, which whoever can write
 those may have chosen. So every value goes through one of the quoting
-helpers below (`host`, `dn`, `word`, `number`, or `command` for a whole
+functions below (`host`, `dn`, `word`, `number`, or `command` for a whole
 argument list), and a fix is never built around a value that is not a
 plausible host name or DN: the fix then says why no command is given.
 
