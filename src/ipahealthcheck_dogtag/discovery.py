@@ -6,16 +6,23 @@ checks turn them into results.
 """
 
 import glob
+import io
+import math
 import os
 import re
 import socket
+import stat
 from urllib.parse import quote
 
+import ldif
+
+PKI_INSTANCE_ROOT = '/var/lib/pki'
 DEFAULT_INSTANCE_DIR = '/var/lib/pki/pki-tomcat'
 PKI_VERSION_FILE = '/usr/share/pki/VERSION'
 IPA_DEFAULT_CONF = '/etc/ipa/default.conf'
 DIRSRV_CONF_DIR = '/etc/dirsrv'
 SUBSYSTEMS = ('ca', 'kra')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
 class Finding(Exception):
@@ -29,31 +36,116 @@ class Finding(Exception):
 
 
 class Settings:
-    """Our optional keys from the `[default]` section of the healthcheck config."""
+    """Our optional keys from the `[default]` section of the healthcheck config.
+
+    A numeric key whose value we cannot use is never silently replaced: its
+    default is used meanwhile and `problems` says so; every check that uses
+    the key reports it (key `config`).
+    """
 
     def __init__(self, config):
-        self.instance_dir = _option(config, 'dogtag_instance_dir')
+        self.problems = {}              # key -> SettingProblem
+        self._config = config
+        self._instance_dir = _option(config, 'dogtag_instance_dir')
         self.ldap_uri = _option(config, 'dogtag_ldap_uri')
         self.pki_version = _option(config, 'dogtag_pki_version')
         self.ipa_basedn = _option(config, 'dogtag_ipa_basedn')
-        self.timeout = _number(config, 'timeout', 10)
-        self.agreement_failure_hours = _number(
-            config, 'dogtag_agreement_failure_hours', 24)
-        self.admin_grace_minutes = _number(
-            config, 'dogtag_admin_grace_minutes', 60)
+        self.timeout = self._number(config, NUMERIC['timeout'])
+        self.agreement_failure_hours = self._number(
+            config, NUMERIC['dogtag_agreement_failure_hours'])
+        self.admin_grace_minutes = self._number(
+            config, NUMERIC['dogtag_admin_grace_minutes'])
+
+    @property
+    def instance_dir(self):
+        """dogtag_instance_dir, else /var/lib/pki/<instance_name>.
+
+        pki-healthcheck's own registries merge `instance_name` from the
+        [dogtag] section of /etc/pki/healthcheck.conf into the shared config
+        when they are initialized (dogtagpki/pki v11.5.4, base/server/
+        healthcheck/pki/server/healthcheck/core/main.py merge_dogtag_config,
+        called from meta/plugin.py MetaRegistry.initialize), which may be
+        after ours: so it is read when the first check needs it.
+        """
+        if self._instance_dir:
+            return self._instance_dir
+        name = _option(self._config, 'instance_name')
+        if name is None:
+            return None
+        return os.path.join(PKI_INSTANCE_ROOT, name)
+
+    @property
+    def instance_dir_source(self):
+        if self._instance_dir:
+            return 'dogtag_instance_dir'
+        return 'instance_name' if _option(self._config, 'instance_name') \
+            else None
+
+    def _number(self, config, spec):
+        value, problem = spec.read(_raw(config, spec.name))
+        if problem is not None:
+            self.problems[spec.name] = problem
+        return value
 
 
-def _number(config, name, default):
-    """A non-negative number setting; a bad value falls back to the default
-    (the checks say which value they used)."""
-    text = _option(config, name)
+class SettingProblem:
+    def __init__(self, spec, value):
+        self.name = spec.name
+        self.value = value
+        self.accepted = spec.accepted
+        self.default = spec.default
+
+
+class NumberSetting:
+    """A numeric key: its default and the values accepted."""
+
+    def __init__(self, name, default, maximum, unit, whole=False):
+        self.name = name
+        self.default = default
+        self.maximum = maximum
+        self.unit = unit
+        self.whole = whole
+
+    @property
+    def accepted(self):
+        return '%s number of %s from 0 to %s' % (
+            'a whole' if self.whole else 'a', self.unit, self.maximum)
+
+    def read(self, raw):
+        """(value to use, SettingProblem or None)."""
+        if raw is None:
+            return self.default, None
+        text = str(raw).strip()
+        value = None
+        # bool first: the core turns "true"/"false" into booleans.
+        if not isinstance(raw, bool) and len(text) <= 32:
+            try:
+                value = float(text) if not self.whole else int(text)
+            except ValueError:
+                value = None
+        if value is None or not math.isfinite(value) or \
+                not 0 <= value <= self.maximum:
+            return self.default, SettingProblem(self, text)
+        return (int(value) if value == int(value) else value), None
+
+
+NUMERIC = {spec.name: spec for spec in (
+    # ipahealthcheck's own per-check alarm; 0 disables it and our budget.
+    NumberSetting('timeout', 10, 86400, 'seconds', whole=True),
+    NumberSetting('dogtag_agreement_failure_hours', 24, 87600, 'hours'),
+    NumberSetting('dogtag_admin_grace_minutes', 60, 5256000, 'minutes'),
+)}
+
+
+def _raw(config, name):
+    """The key's value as the config holds it, or None when absent/empty."""
     try:
-        value = float(text) if text is not None else default
-    except ValueError:
-        return default
-    if value < 0:
-        return default
-    return int(value) if value == int(value) else value
+        if name in config:
+            value = config[name]
+            return None if value in ('', None) else value
+    except (TypeError, KeyError):
+        pass
+    return None
 
 
 def _option(config, name):
@@ -118,40 +210,152 @@ class NoCA:
         self.reason = reason
 
 
-def read_cs_cfg(path):
-    """Parse CS.cfg (`key=value` lines). Raises Finding when unusable."""
+# Size caps for the files we read: far above any real one, far below what
+# would hurt (a CS.cfg is a few hundred KB, dse.ldif a few MB).
+CS_CFG_LIMIT = 16 * 1024 * 1024
+SMALL_FILE_LIMIT = 1024 * 1024
+DSE_LDIF_LIMIT = 64 * 1024 * 1024
+
+
+class Refused(OSError):
+    """A file we will not read: not a regular file, or too large."""
+
+
+def read_regular(path, limit):
+    """The bytes of a regular file of at most `limit` bytes.
+
+    Devices, FIFOs, sockets and directories are refused before they are
+    opened (stat follows symlinks, so a symlink to /dev/zero is refused as
+    a device), and again after (fstat of what was opened, in case the path
+    changed in between); O_NONBLOCK keeps a FIFO from blocking the open.
+    Raises Refused, or the OSError of stat/open.
+    """
+    _check_regular(os.stat(path), limit)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        with open(path, encoding='utf-8', errors='strict') as f:
-            text = f.read()
+        _check_regular(os.fstat(fd), limit)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise Refused('it grew beyond %d bytes while being read' % limit)
+    return b''.join(chunks)
+
+
+def _check_regular(st, limit):
+    kind = _file_kind(st.st_mode)
+    if kind != 'regular file':
+        raise Refused('it is a %s, not a regular file' % kind)
+    if st.st_size > limit:
+        raise Refused('it holds %d bytes, more than the %d a real one can '
+                      'have' % (st.st_size, limit))
+
+
+def _file_kind(mode):
+    for test, name in ((stat.S_ISREG, 'regular file'),
+                       (stat.S_ISDIR, 'directory'),
+                       (stat.S_ISCHR, 'character device'),
+                       (stat.S_ISBLK, 'block device'),
+                       (stat.S_ISFIFO, 'FIFO (named pipe)'),
+                       (stat.S_ISSOCK, 'socket')):
+        if test(mode):
+            return name
+    return 'special file'
+
+
+def read_text(path, limit=SMALL_FILE_LIMIT):
+    """A small regular text file, or None if it is missing or refused."""
+    try:
+        return read_regular(path, limit).decode('utf-8', 'replace')
+    except OSError:
+        return None
+
+
+def read_cs_cfg(path):
+    """Parse CS.cfg. Raises Finding when unusable."""
+    key = '%s.config' % _subsystem_of(path)
+    try:
+        data = read_regular(path, CS_CFG_LIMIT)
     except FileNotFoundError:
-        raise Finding('%s.config' % _subsystem_of(path),
+        raise Finding(key,
                       'CS.cfg not found: expected the Dogtag configuration '
                       'at {path}, found no file. Check dogtag_instance_dir '
                       'or restore CS.cfg from its backup (CS.cfg.bak).',
                       path=path)
     except PermissionError:
-        raise Finding('%s.config' % _subsystem_of(path),
+        raise Finding(key,
                       'Cannot read {path}: permission denied. Run the '
                       'healthcheck as root.', path=path)
-    except (OSError, UnicodeDecodeError) as e:
-        raise Finding('%s.config' % _subsystem_of(path),
+    except Refused as e:
+        raise Finding(key, 'Refused to read {path}: {reason}. Expected '
+                      'CS.cfg to be a regular file of key=value lines; '
+                      'restore it from its backup (CS.cfg.bak in the same '
+                      'directory).', path=path, reason=str(e))
+    except OSError as e:
+        raise Finding(key,
                       'Cannot read {path}: {error}. Expected a text file of '
                       'key=value lines; restore CS.cfg from its backup.',
-                      path=path, error=str(e))
-    cfg = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith('#'):
-            continue
-        key, sep, value = line.partition('=')
-        if sep:
-            cfg[key.strip()] = value.strip()
+                      path=path, error=e.strerror or str(e))
+    cfg = parse_properties(data)
     if not cfg:
-        raise Finding('%s.config' % _subsystem_of(path),
+        raise Finding(key,
                       '{path} holds no key=value lines: expected the Dogtag '
                       'configuration. Restore CS.cfg from its backup '
                       '(CS.cfg.bak in the same directory).', path=path)
     return cfg
+
+
+# Dogtag's own CS.cfg reader (dogtagpki/pki v11.5.4, base/server/src/main/
+# java/com/netscape/cmscore/base/SimpleProperties.java, load()): the file
+# is decoded as ISO-8859-1, so no byte is ever an error; a line whose first
+# character is '#' or '!' is a comment; a line ending in an odd number of
+# backslashes continues on the next (whose leading blanks are dropped); the
+# key ends at the first '=', ':' or blank, and one '=' or ':' plus blanks
+# around it separate it from the value; the last duplicate wins. Values are
+# trimmed when read (ConfigStore.getString).
+_BLANKS = ' \t\r\n\f'
+_LINE_END = re.compile(r'\r\n|\r|\n')
+
+
+def parse_properties(data):
+    text = data.decode('iso-8859-1')
+    lines = iter(_LINE_END.split(text))
+    cfg = {}
+    for line in lines:
+        if not line or line[0] in '#!':
+            continue
+        while _continues(line):
+            line = line[:-1] + next(lines, '').lstrip(_BLANKS)
+        key_start = len(line) - len(line.lstrip(_BLANKS))
+        end = key_start
+        while end < len(line) and line[end] not in '=:' + _BLANKS:
+            end += 2 if line[end] == '\\' else 1
+        end = min(end, len(line))
+        rest = line[end:].lstrip(_BLANKS)
+        if rest[:1] in ('=', ':'):
+            rest = rest[1:]
+        key = line[key_start:end]
+        if key:
+            cfg[key] = _utf8(rest.strip(_BLANKS))
+    return cfg
+
+
+def _continues(line):
+    return (len(line) - len(line.rstrip('\\'))) % 2 == 1
+
+
+def _utf8(value):
+    """Non-ASCII values as UTF-8 where they are, else as ISO-8859-1."""
+    try:
+        return value.encode('iso-8859-1').decode('utf-8')
+    except UnicodeDecodeError:
+        return value
 
 
 def _subsystem_of(path):
@@ -160,7 +364,9 @@ def _subsystem_of(path):
 
 
 def parse_version(text):
-    match = re.search(r'(\d+)\.(\d+)(?:\.(\d+))?', text or '')
+    # ASCII digits, a few of them: a version, not a number to convert.
+    match = re.search(r'(?<![0-9])([0-9]{1,6})\.([0-9]{1,6})'
+                      r'(?:\.([0-9]{1,6}))?(?![0-9])', text or '')
     if not match:
         return None
     return tuple(int(n) for n in match.groups(default='0'))
@@ -168,13 +374,10 @@ def parse_version(text):
 
 def installed_pki_version(path=None):
     """`Specification-Version` from /usr/share/pki/VERSION, or None."""
-    try:
-        with open(path or PKI_VERSION_FILE) as f:
-            for line in f:
-                if line.startswith('Specification-Version:'):
-                    return parse_version(line.split(':', 1)[1])
-    except OSError:
-        pass
+    text = read_text(path or PKI_VERSION_FILE) or ''
+    for line in text.splitlines():
+        if line.startswith('Specification-Version:'):
+            return parse_version(line.split(':', 1)[1][:100])
     return None
 
 
@@ -183,33 +386,50 @@ def ldapi_uri_for(socket_path):
 
 
 def _dse_ldapi_path(dse_ldif):
-    """nsslapd-ldapifilepath of `cn=config` in a dse.ldif, or None."""
+    """nsslapd-ldapifilepath of `cn=config` in a dse.ldif, or None.
+
+    Read with python-ldap's LDIF parser, so that folded lines, base64
+    values and comments are taken as 389-DS writes them.
+    """
     try:
-        with open(dse_ldif, errors='replace') as f:
-            text = f.read()
+        data = read_regular(dse_ldif, DSE_LDIF_LIMIT)
     except OSError:
         return None
-    text = text.replace('\n ', '')  # unfold continuation lines
-    in_config = False
-    for line in text.splitlines():
-        if line.lower().startswith('dn:'):
-            in_config = line[3:].strip().lower() == 'cn=config'
-        elif in_config and line.lower().startswith('nsslapd-ldapifilepath:'):
-            return line.split(':', 1)[1].strip()
-    return None
+    parser = _ConfigEntry(io.BytesIO(data))
+    try:
+        parser.parse()
+    except _Found:
+        pass
+    except Exception:       # noqa: BLE001 - a damaged file: no answer
+        return None
+    return parser.path
+
+
+class _Found(Exception):
+    pass
+
+
+class _ConfigEntry(ldif.LDIFParser):
+    """Stops at `cn=config` and keeps its LDAPI socket path."""
+
+    path = None
+
+    def handle(self, dn, entry):
+        if (dn or '').strip().lower() != 'cn=config':
+            return
+        for name, values in entry.items():
+            if name.lower() == 'nsslapd-ldapifilepath' and values:
+                self.path = values[0].decode('utf-8', 'replace').strip()
+        raise _Found()
 
 
 def read_ipa_conf():
     """realm, basedn, host... of /etc/ipa/default.conf; {} without IPA."""
     values = {}
-    try:
-        with open(IPA_DEFAULT_CONF) as f:
-            for line in f:
-                key, sep, value = line.partition('=')
-                if sep and not key.startswith(('#', '[')):
-                    values.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
+    for line in (read_text(IPA_DEFAULT_CONF) or '').splitlines():
+        key, sep, value = line.partition('=')
+        if sep and not key.startswith(('#', '[')):
+            values.setdefault(key.strip(), value.strip())
     return values
 
 
@@ -244,13 +464,28 @@ def discover_ldap_uri(configured=None):
 
 def discover(settings):
     """CADatabase, or NoCA; raises Finding when a CA is there but unusable."""
+    source = settings.instance_dir_source
     instance_dir = settings.instance_dir or DEFAULT_INSTANCE_DIR
+    name = os.path.basename(os.path.normpath(instance_dir))
+    if source == 'instance_name' and (
+            os.path.dirname(instance_dir) != PKI_INSTANCE_ROOT or
+            name in ('', '.', '..') or _CONTROL.search(name)):
+        raise Finding('ca.config', 'instance_name is {value}: expected the '
+                      'name of a PKI instance under {root}, such as '
+                      'pki-tomcat. Correct instance_name in the [dogtag] '
+                      'section of /etc/pki/healthcheck.conf.',
+                      value=os.path.relpath(instance_dir, PKI_INSTANCE_ROOT),
+                      root=PKI_INSTANCE_ROOT)
     ca_dir = os.path.join(instance_dir, 'conf', 'ca')
     if not os.path.isdir(ca_dir):
-        if settings.instance_dir:
+        # pki-healthcheck merges instance_name = pki-tomcat when nobody set
+        # it: that is no more a statement than our own default.
+        if source == 'dogtag_instance_dir' or (
+                source == 'instance_name' and
+                instance_dir != DEFAULT_INSTANCE_DIR):
             raise Finding('ca.config', 'No Dogtag CA under {instance_dir}: '
                           'expected the directory {ca_dir}, which does not '
-                          'exist. Correct dogtag_instance_dir in the '
+                          'exist. Correct ' + source + ' in the '
                           'healthcheck configuration, or remove it to use '
                           'the default {default}.',
                           instance_dir=instance_dir, ca_dir=ca_dir,

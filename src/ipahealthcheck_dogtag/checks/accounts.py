@@ -17,6 +17,7 @@ from ldap.filter import escape_filter_chars
 
 from ipahealthcheck.core import constants
 
+from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.dogtag.agreements import iso, parse_time
 from ipahealthcheck_dogtag.discovery import Finding
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
@@ -39,6 +40,8 @@ CHECK_INTERVAL = 5000
 @registry
 class TemporaryAdminCheck(DogtagCheck):
     """Leftover admin-<fqdn> accounts of failed replica installs."""
+
+    settings_used = DogtagCheck.settings_used + ('dogtag_admin_grace_minutes',)
 
     def check_database(self, database, deadline):
         directory = self.context.directory()
@@ -78,9 +81,12 @@ class TemporaryAdminCheck(DogtagCheck):
             'host_is_server': topology.is_server(host) if topology else None,
             'host_has_ca': topology.has_ca(host) if topology else None,
             'grace_minutes': grace,
-            'fix_ldif': _removal_ldif(dn, [g for g, _ in groups]),
             'uri': database.ldap_uri,
         }
+        try:
+            fields['fix_ldif'] = fixes.removal_ldif(dn, [g for g, _ in groups])
+        except fixes.Unsafe as unsafe:
+            fields.update(fix_ldif=None, fix=fixes.refusal(unsafe))
         step = _left_by(host, topology)
         if age is not None and age < grace:
             return self.result(
@@ -116,13 +122,6 @@ def _left_by(host, topology):
             'on {host}, which failed between the steps "creating '
             'installation admin user" and "destroying installation admin '
             'user"; {host} is not a server now')
-
-
-def _removal_ldif(dn, groups):
-    blocks = ['dn: %s\nchangetype: modify\ndelete: uniqueMember\n'
-              'uniqueMember: %s\n' % (group, dn) for group in groups]
-    blocks.append('dn: %s\nchangetype: delete\n' % dn)
-    return '\n'.join(blocks)
 
 
 def _text(attrs, name):

@@ -1,7 +1,11 @@
 """The registry, the per-run context the checks share, and their base class."""
 
+import re
+import string
 import time
 
+import ldap
+import ldap.dn
 from ipahealthcheck.core import constants
 from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
@@ -23,6 +27,35 @@ def budget(settings):
     return max(1.0, settings.timeout * BUDGET_SHARE)
 
 
+# Values shown in a message (and keys) come from the directory, CS.cfg and
+# the config: each is shown on one line (line breaks and control characters
+# escaped), and shortened when absurdly long, so that no value can start a
+# line of the human output or drown it. `fix` is built from checked values.
+SHOWN_LIMIT = 300
+_UNPRINTABLE = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def one_line(text, limit=SHOWN_LIMIT):
+    text = _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+    if limit is not None and len(text) > limit:
+        text = '%s... (%d characters)' % (text[:limit], len(text))
+    return text
+
+
+def shown_on_one_line(msg, fields):
+    """`fields` with every string the message template shows made safe."""
+    shown = set()
+    try:
+        for _, name, _, _ in string.Formatter().parse(msg):
+            if name:
+                shown.add(re.split(r'[.\[]', name, 1)[0])
+    except ValueError:
+        pass
+    return {name: one_line(value, None if name == 'fix' else SHOWN_LIMIT)
+            if name in shown and isinstance(value, str) else value
+            for name, value in fields.items()}
+
+
 class Context:
     """Discovery, the LDAP session and results shared by one run's checks.
 
@@ -40,6 +73,7 @@ class Context:
         self._vlv = {}
         self._recorded = {}
         self._topology = None
+        self._exists = {}
 
     def database(self):
         """CADatabase or NoCA; raises Finding (remembered) when unusable."""
@@ -95,6 +129,7 @@ class Context:
         when the server list cannot be read."""
         if self._topology is None:
             try:
+                _check_basedn(self.database().ipa_basedn)
                 self._topology = read_topology(self.directory(),
                                                self.database())
             except Finding as finding:
@@ -103,11 +138,34 @@ class Context:
             raise self._topology
         return self._topology
 
+    def exists(self, dn):
+        """Is there an entry at `dn`? (asked once a run)"""
+        if dn not in self._exists:
+            self._exists[dn] = self.directory().entry(dn, ['1.1']) is not None
+        return self._exists[dn]
+
     def vlv_definitions(self, backend):
         if backend not in self._vlv:
             self._vlv[backend] = vlv.read_definitions(self.directory(),
                                                       backend)
         return self._vlv[backend]
+
+
+def _check_basedn(basedn):
+    """A configured IPA suffix that is not a DN is a configuration problem,
+    not a directory failure."""
+    if not basedn:
+        return
+    try:
+        valid = bool(ldap.dn.str2dn(basedn))
+    except ldap.DECODING_ERROR:
+        valid = False
+    if not valid:
+        raise Finding('topology', 'The IPA suffix {basedn} (dogtag_ipa_basedn, '
+                      'or basedn in /etc/ipa/default.conf) is not a DN: '
+                      'expected a suffix such as dc=example,dc=test. Correct '
+                      'it, or remove dogtag_ipa_basedn to use the one IPA '
+                      'records.', basedn=basedn)
 
 
 class DogtagRegistry(Registry):
@@ -134,6 +192,10 @@ class DogtagCheck(Plugin):
     # False for checks that read files only (dogtag.logs): no LDAP session.
     requires_directory = True
 
+    # Numeric config keys this check uses: an unusable value is reported by
+    # each check that uses it (key `config`), with the default used meanwhile.
+    settings_used = ('timeout',)
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # The framework names a check's source after its class's module. Our
@@ -148,7 +210,9 @@ class DogtagCheck(Plugin):
         return self.registry.get_context()
 
     def result(self, level, key, msg, **fields):
-        return Result(self, level, key=key, msg=msg, **fields)
+        # The human output prints the key too: one line as well.
+        return Result(self, level, key=one_line(str(key), None), msg=msg,
+                      **shown_on_one_line(msg, fields))
 
     @duration
     def check(self):
@@ -180,6 +244,10 @@ class DogtagCheck(Plugin):
         Used as `database = yield from self.preflight()`: None means the
         check has nothing more to do.
         """
+        for name in self.settings_used:
+            problem = self.context.settings.problems.get(name)
+            if problem is not None:
+                yield self.setting_problem(problem)
         try:
             database = self.context.database()
         except Finding as finding:
@@ -206,6 +274,15 @@ class DogtagCheck(Plugin):
                 uri=database.ldap_uri, error=e.error)
             return None
         return database
+
+    def setting_problem(self, problem):
+        return self.result(
+            constants.ERROR, 'config', '{setting} = {value} in the [default] '
+            'section of the healthcheck configuration is not usable: '
+            'expected {accepted}. This check uses the default {default_used} '
+            'meanwhile. Correct the value, or remove the key to use the '
+            'default.', setting=problem.name, value=problem.value,
+            accepted=problem.accepted, default_used=problem.default)
 
     @staticmethod
     def now():

@@ -40,6 +40,8 @@ class ReplicationCheck(DogtagCheck):
 class AgreementCheck(ReplicationCheck):
     """Do the CA suffix's agreements point at live, current CA servers?"""
 
+    settings_used = DogtagCheck.settings_used + ('dogtag_agreement_failure_hours',)
+
     def check_replica(self, database, replica_dn, attrs, topology):
         directory = self.context.directory()
         listed = agreements.agreements(directory, replica_dn)

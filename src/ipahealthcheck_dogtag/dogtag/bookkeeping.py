@@ -37,7 +37,7 @@ writes consistent decimal values: there an entry's numbers are real.
 
 import ldap
 
-from ipahealthcheck_dogtag.dogtag.numbers import NumberError
+from ipahealthcheck_dogtag.dogtag.numbers import NumberError, decimal
 
 RULE_DECIMAL = 'decimal'
 RULE_UP_TO_10_10 = 'hex digits, end as written (PKI <= 10.10)'
@@ -50,9 +50,15 @@ def _text(attrs, name):
 
 
 def _decimal(text):
-    if not text or not text.isdigit():
-        raise NumberError('%r is not a decimal number' % text)
-    return int(text)
+    return decimal(text)        # ASCII digits, at most 99: Dogtag's limit
+
+
+def _is_decimal(text):
+    try:
+        decimal(text)
+    except NumberError:
+        return False
+    return True
 
 
 class Recorded:
@@ -79,8 +85,8 @@ def real_extent(repo, begin_text, end_text, increment_text):
         return begin, end, RULE_DECIMAL
     first = int(begin_text, 16)         # the owner's CS.cfg digits
     size = end - begin + 1              # computed by Dogtag in decimal
-    if increment_text and increment_text.isdigit() and \
-            size == int(increment_text, 10):
+    if increment_text and _is_decimal(increment_text) and \
+            size == decimal(increment_text):
         # the size's digits are the increment's hex digits
         return first, first + int(str(size), 16) - 1, RULE_UP_TO_10_10
     return first, first + size - 1, RULE_FROM_10_11

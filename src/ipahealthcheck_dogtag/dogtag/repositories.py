@@ -233,11 +233,11 @@ class Repository:
         """A CS.cfg value read as Dogtag reads it, or a Finding."""
         try:
             return parse_config(text, self.radix, self.generator == 'legacy2')
-        except NumberError:
-            pass
+        except NumberError as e:
+            reason = str(e)
         fields = dict(property=prop, value=text, cs_cfg=self.subsystem.path,
                       radix_name=self._radix_name(), title=self.kind.title,
-                      generator=self.generator)
+                      generator=self.generator, reason=reason)
         if self.generator != 'legacy2' and \
                 text.strip().lower().startswith('0x'):
             # new BigInteger(value, radix) refuses the prefix, so the
@@ -250,9 +250,10 @@ class Repository:
                           'and does not start. Fix: with the CA stopped, '
                           'write the {radix_name} digits without 0x.',
                           radix=self.radix, **fields)
-        raise Finding(self.key, '{property}={value} in {cs_cfg} is not a '
-                      'number: expected a {radix_name} ' + what +
-                      ' ({generator} generator). Correct the value in CS.cfg '
+        raise Finding(self.key, '{property}={value} in {cs_cfg} is not '
+                      'usable ({reason}): expected a {radix_name} ' + what +
+                      ' of at most 99 decimal digits, what Dogtag can store '
+                      '({generator} generator). Correct the value in CS.cfg '
                       'with the CA stopped.', **fields)
 
     def _range(self, begin_name, end_name, required):

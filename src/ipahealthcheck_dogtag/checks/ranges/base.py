@@ -17,13 +17,36 @@ class RangeCheck(DogtagCheck):
     """Walks the repositories of this server, reporting those it cannot use."""
 
     numbered_only = True        # skip replica IDs, which have no records
+    reads_repository = True     # False: CS.cfg alone answers this check
 
     def check_database(self, database, deadline):
         for skipped, item in self.sequential_repositories(database):
+            if skipped is None and self.reads_repository:
+                skipped = self.missing_container(*item)
             if skipped is not None:
                 yield skipped
             else:
                 yield from self.check_repository(database, *item, deadline)
+
+    def missing_container(self, repo, fields):
+        """The result saying the repository's entry (or the whole CA
+        suffix) is missing, or None when it exists. pkispawn creates every
+        repository and replica entry (dogtagpki/pki v11.5.4, base/ca and
+        base/kra database/ds/create.ldif), so a missing one is a fault."""
+        if self.context.exists(repo.container):
+            return None
+        suffix = repo.subsystem.basedn
+        missing = repo.container if self.context.exists(suffix) else suffix
+        return self.result(
+            constants.ERROR, repo.key, 'The entry {missing_dn} does not '
+            'exist in the directory at {uri}, so neither do the ' +
+            repo.kind.title + ' of {container} and their nextRange. '
+            'Expected the CA database that pkispawn created (CS.cfg '
+            'internaldb.basedn: {basedn}). Check that dogtag_ldap_uri points '
+            'at the CA\'s 389-DS instance and that internaldb.basedn and '
+            + repo.kind.dn_property + ' in {cs_cfg} are right; otherwise '
+            'restore the CA database from a backup.', missing_dn=missing,
+            uri=self.context.database().ldap_uri, basedn=suffix, **fields)
 
     def check_repository(self, database, repo, fields, deadline):
         raise NotImplementedError
@@ -51,9 +74,11 @@ class RangeCheck(DogtagCheck):
         try:
             return self.context.lookup(repo), None
         except BadValue as bad:
+            found = 'reads {bad_value} in {bad_dn}' if bad.value else \
+                'finds {bad_dn} without a value'
             return None, self.result(
                 constants.ERROR, repo.key,
-                'Dogtag\'s last-number lookup reads {bad_value} in {bad_dn}: '
+                'Dogtag\'s last-number lookup ' + found + ': '
                 'expected a length-prefixed decimal number in {attribute}. '
                 'Dogtag fails to start its number generator on such a value. '
                 'Correct the value or remove the entry.',

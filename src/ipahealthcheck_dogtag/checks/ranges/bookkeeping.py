@@ -8,7 +8,7 @@ report reads exactly that.
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag.dogtag import bookkeeping
+from ipahealthcheck_dogtag.dogtag import bookkeeping, fixes
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Finding
@@ -72,6 +72,8 @@ class RangeConfigCheck(BookkeepingCheck):
     rest a clone took (UpdateNumberRange may leave end = begin or end =
     begin - 1) is thus fine with a standby range and stuck without one.
     """
+
+    reads_repository = False
 
     def judge(self, database, repo, fields):
         active, standby = repo.active, repo.standby
@@ -367,7 +369,8 @@ class NextRangeCheck(BookkeepingCheck):
             fields['fix'] = _set_next_range(repo, recorded, own_end, database)
             yield self.result(
                 constants.ERROR, repo.key, 'nextRange on {next_range_dn} is '
-                '{next_range}: expected a decimal number. Fix: {fix}.',
+                '{next_range}: expected a decimal number of at most 99 '
+                'digits (what Dogtag can store). Fix: {fix}.',
                 **fields)
             return
         fields['next_range_start'] = str(start)
@@ -429,11 +432,8 @@ def _set_next_range(repo, recorded, own_end, database, at_least=0):
         value = max(floor, int(_digits_only_hex_above(own_end)))
     else:
         value = max(floor, own_end + 1)
-    return ('on one CA server, ldapmodify -Y EXTERNAL -H %s with "dn: %s", '
-            '"changetype: modify", "replace: nextRange", "nextRange: %d" '
-            '(above every range allocated so far; check the other servers\' '
-            'ranges with the cluster report first)'
-            % (database.ldap_uri, repo.next_range_dn, max(value, at_least)))
+    return fixes.set_next_range(database, repo.next_range_dn,
+                                max(value, at_least))
 
 
 def _digits_only_hex_above(number):

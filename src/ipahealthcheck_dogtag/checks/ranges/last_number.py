@@ -107,8 +107,9 @@ class LastNumberCheck(RangeCheck):
         return self.result(
             constants.ERROR, repo.key + '.values',
             '{bad_count} record(s) in {container} have a {attribute} that is '
-            'not a length-prefixed decimal number, e.g. {bad_dn} has '
-            '{bad_value}. Dogtag sorts and reads these numbers as text, so '
+            'not a length-prefixed decimal number, e.g. {bad_dn} has ' + (
+                '{bad_value}' if scan.bad_values[0][1] else 'none') +
+            '. Dogtag sorts and reads these numbers as text, so '
             'such values derail its lookup. Correct or remove these '
             'entries.', bad_count=scan.bad_count,
             bad_dn=scan.bad_values[0][0], bad_value=scan.bad_values[0][1],
