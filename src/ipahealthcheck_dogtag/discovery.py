@@ -55,6 +55,7 @@ class Settings:
             config, NUMERIC['dogtag_agreement_failure_hours'])
         self.admin_grace_minutes = self._number(
             config, NUMERIC['dogtag_admin_grace_minutes'])
+        self.log_hours = self._number(config, NUMERIC['dogtag_log_hours'])
 
     @property
     def instance_dir(self):
@@ -134,6 +135,7 @@ NUMERIC = {spec.name: spec for spec in (
     NumberSetting('timeout', 10, 86400, 'seconds', whole=True),
     NumberSetting('dogtag_agreement_failure_hours', 24, 87600, 'hours'),
     NumberSetting('dogtag_admin_grace_minutes', 60, 5256000, 'minutes'),
+    NumberSetting('dogtag_log_hours', 24, 8760, 'hours'),
 )}
 
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone
 from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
-from ipahealthcheck_dogtag.discovery import _number
 from ipahealthcheck_dogtag.logs import bundle, formats, tail
 
 # Dogtag's texts for an add refused with LDAP 68, by version: ldapjdk
@@ -119,10 +118,10 @@ class LogCheck(DogtagCheck):
     """LDAP 68 on record creation and failed range requests in the logs."""
 
     requires_directory = False
+    settings_used = DogtagCheck.settings_used + ('dogtag_log_hours',)
 
     def check_database(self, database, deadline):
-        # Read here, not in discovery's Settings: only this source uses it.
-        hours = _number(self.registry.config, 'dogtag_log_hours', 24)
+        hours = self.context.settings.log_hours
         now = datetime.now(timezone.utc)
         start = now - timedelta(hours=hours)
         zone = local_zone()
