@@ -24,16 +24,21 @@ def database(instance_id='pki-tomcat', basedn='o=ipaca'):
 
 
 def agreement(host='ca2.example.test', name='caToca2.example.test',
-              port='389'):
-    return SimpleNamespace(host=host, name=name, port=port)
+              port='389', marked=False):
+    return SimpleNamespace(host=host, name=name, port=port, marked=marked)
 
 
-def topology(local='ca1.example.test', ipa=True):
-    return SimpleNamespace(local=local, ipa=ipa)
+def topology(local='ca1.example.test', ipa=True, managed=True):
+    """Domain level 1 (managed) or 0; no segments, every host managed."""
+    return SimpleNamespace(local=local, ipa=ipa,
+                           managed_topology=ipa and managed,
+                           is_managed=lambda name: True,
+                           segment=lambda name: None)
 
 
 def test_a_host_with_shell_syntax_gets_no_command():
-    fix = fixes.removed_server(database(), agreement(host=HOSTILE_HOST))
+    fix = fixes.removed_server(database(), topology(managed=False),
+                               agreement(host=HOSTILE_HOST))
     assert fix.startswith('no command is given because')
     assert 'not a plausible host name' in fix
     assert 'touch' not in fix and 'ipa-replica-manage' not in fix
@@ -70,9 +75,14 @@ def test_plain_values_read_as_before():
     fix = fixes.unreachable_peer(database(), topology(), agreement())
     assert 'ipa-csreplica-manage list -v ca1.example.test' in fix
     assert 'ipa server-del ca2.example.test' in fix
-    fix = fixes.segment_or_delete(database(), topology(), agreement())
+    fix = fixes.segment_missing(database(), topology(),
+                                agreement(marked=True))
     assert ('ipa topologysegment-add ca ca1.example.test-to-ca2.example.test'
             ' --leftnode=ca1.example.test --rightnode=ca2.example.test') in fix
+    fix = fixes.segment_missing(database(), topology(), agreement())
+    assert 'systemctl restart dirsrv@EXAMPLE-TEST.service' in fix
+    assert ('ipa topologysegment-del ca ca1.example.test-to-ca2.example.test'
+            in fix)
 
 
 def test_removal_ldif_is_written_by_python_ldap():
