@@ -1,5 +1,7 @@
 """How Dogtag writes numbers: in CS.cfg (by radix) and in LDAP (length-prefixed)."""
 
+import re
+
 
 class NumberError(ValueError):
     """A value that is not the number it should be."""
@@ -28,6 +30,24 @@ def decode(value):
         raise NumberError('%r: length prefix %s does not match %d digits'
                           % (value, value[:2], len(value) - 2))
     return int(value[2:])
+
+
+def decode_lenient(value):
+    """The number Dogtag reads from a stored value, or NumberError.
+
+    Dogtag's `BigIntegerMapper.BigIntegerFromDB` (dogtagpki/pki
+    base/server/.../dbs/BigIntegerMapper.java, the same from v10.5.0 to
+    master) drops the first two characters without checking that they give
+    the length, then parses the rest with `new BigInteger(s)`: an optional
+    sign and decimal digits. So `997` reads as 7 and `0x1f` fails.
+    """
+    if isinstance(value, bytes):
+        value = value.decode('utf-8', 'replace')
+    rest = value[2:]
+    if not re.fullmatch(r'[+-]?[0-9]+', rest):
+        raise NumberError('%r: Dogtag cannot read %r as a number'
+                          % (value, rest))
+    return int(rest)
 
 
 def parse_config(value, radix, prefixed):
