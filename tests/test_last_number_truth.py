@@ -11,7 +11,6 @@ from ldap.controls.vlv import VLVRequestControl
 
 from ipahealthcheck_dogtag.discovery import Settings, discover
 from ipahealthcheck_dogtag.dogtag import fixes, truth
-from ipahealthcheck_dogtag.dogtag.numbers import decode_lenient, NumberError
 from ipahealthcheck_dogtag.dogtag.repositories import repositories
 from sandbox import cadb
 from conftest import by_key
@@ -134,6 +133,8 @@ def test_numbers_are_read_as_dogtag_reads_them(scenario):
     """BigIntegerMapper.BigIntegerFromDB drops two characters unchecked
     (dogtagpki/pki v10.5.0..master): `997` is 7 to Dogtag; `0x1f` it cannot
     read, and LDAPVirtualList (<= 11.5) leaves such a record out."""
+    from ipahealthcheck_dogtag.dogtag.numbers import (
+        NumberError, decode_lenient)
     assert decode_lenient('997') == 7
     assert decode_lenient(b'011') == 1
     with pytest.raises(NumberError):
