@@ -182,6 +182,8 @@ class LastNumberCheck(RangeCheck):
         fields['dogtag_would_answer'] = str(begin - 1)
         fields['fix'] = self.limit_fix(database, repo, fields, verdict)
         if scan.in_range == 0:
+            seen = ('holds no record yet' if scan.complete else
+                    'showed no record before the scan stopped')
             return self.result(
                 constants.WARNING, repo.key,
                 'Dogtag\'s own lookup fails: it binds as {dogtag_bind}, '
@@ -189,9 +191,9 @@ class LastNumberCheck(RangeCheck):
                 'VLV index, must sort ' + counted + '{candidates} records, '
                 'more than its {limit_exceeded} ({limit}). Dogtag then '
                 'takes ' + RANGE + ' as empty ("index may be empty") and '
-                'answers {dogtag_would_answer}. The range holds no record '
-                'yet, but once it does, the next restart issues its numbers '
-                'again. Fix: {fix}.', **fields)
+                'answers {dogtag_would_answer}. The range ' + seen + ', but '
+                'once it holds records, the next restart issues their '
+                'numbers again. Fix: {fix}.', **fields)
         fields.update(first_reused=str(scan.first_in_range),
                       first_reused_dn=scan.first_in_range_dn,
                       next_number=str(begin))
