@@ -293,12 +293,16 @@ class LastNumberCheck(RangeCheck):
                       outside_filter_records=len(outside),
                       first_outside=str(first), first_outside_dn=first_dn,
                       next_number=str(last + 1))
+        span = RANGE.format(**fields).replace('{', '{{').replace('}', '}}')
+        # Without the range fields: a whole-topology report takes a result
+        # that carries them for a repository's own range.
         for name in ('fix', 'first_reused', 'first_reused_dn',
-                     'missing_records', 'real_last'):
+                     'missing_records', 'real_last', 'range_begin',
+                     'range_end', 'standby_begin', 'standby_end'):
             fields.pop(name, None)
         return self.result(
             constants.ERROR, repo.key + '.outside_filter',
-            '{outside_filter_records} record(s) of ' + RANGE + ' above '
+            '{outside_filter_records} record(s) of ' + span + ' above '
             'Dogtag\'s answer {dogtag_last} (decimal) do not match the '
             'filter of its lookup, {outside_filter}, so the lookup never '
             'sees them, e.g. {first_outside_dn}. Dogtag names a new record '
