@@ -72,7 +72,7 @@ def bind_dn(database, subsystem):
 class Limits:
     """The limits that apply to Dogtag's bind; -1 means none."""
 
-    def __init__(self, dn, root, user, ldbm):
+    def __init__(self, dn, root, user, ldbm, config=None):
         self.dn = dn
         self.root = root
         self.user_found = user is not None
@@ -95,7 +95,17 @@ class Limits:
         if paged is None:
             paged = _int(ldbm, 'nsslapd-pagedidlistscanlimit') or None
         self.paged_allids = self.allids if paged is None else paged
-        self.paged_size = _int(user, 'nsPagedSizeLimit')
+        # Paged size limit: nsPagedSizeLimit, else a non-zero
+        # nsslapd-pagedsizelimit, else the plain size limit (389-DS
+        # compute_limits, ldap/servers/slapd/opshared.c).
+        size = _int(user, 'nsPagedSizeLimit')
+        if size is None:
+            size = _int(config, 'nsslapd-pagedsizelimit') or None
+        if size is None:
+            size = _int(user, 'nsSizeLimit')
+        if size is None:
+            size = _int(config, 'nsslapd-sizelimit')
+        self.paged_size = size
 
     def fields(self, sorted_search):
         """The limits that govern the lookup of this PKI version."""
@@ -110,7 +120,8 @@ class Limits:
 
 def read_limits(directory, database, subsystem):
     dn = bind_dn(database, subsystem)
-    config = directory.entry('cn=config', ['nsslapd-rootdn']) or {}
+    config = directory.entry('cn=config', [
+        'nsslapd-rootdn', 'nsslapd-sizelimit', 'nsslapd-pagedsizelimit']) or {}
     rootdn = (config.get('nsslapd-rootdn') or [b'cn=Directory Manager'])[0]
     root = normalize_dn(dn) == normalize_dn(rootdn.decode('utf-8',
                                                           'replace'))
@@ -118,7 +129,7 @@ def read_limits(directory, database, subsystem):
     ldbm = directory.entry(LDBM_CONFIG, [
         'nsslapd-lookthroughlimit', 'nsslapd-pagedlookthroughlimit',
         'nsslapd-idlistscanlimit', 'nsslapd-pagedidlistscanlimit'])
-    return Limits(dn, root, user, ldbm)
+    return Limits(dn, root, user, ldbm, config)
 
 
 def _over(count, limit):
