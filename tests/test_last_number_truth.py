@@ -289,6 +289,29 @@ def test_dogtags_own_bind_meets_its_limits(scenario):
     assert requests['kw']['idlistscan_limit'] == 10
     assert '#5171' in requests['text']
 
+    # pkidbuser's nsPagedSizeLimit (20000 from PKI 11.4 to 11.8, #5133)
+    # below the page Dogtag asks for: error 4, for real.
+    conn = scenario.ds.connect()
+    conn.modify_s(kw['dogtag_bind'], [
+        (ldap.MOD_DELETE, 'nsIDListScanLimit', None),
+        (ldap.MOD_ADD, 'nsPagedSizeLimit', [b'20'])])
+    conn.unbind_s()
+    user = ldap.initialize(scenario.ds.ldap_uri)
+    user.simple_bind_s(kw['dogtag_bind'], 'Secret.123')
+    with pytest.raises(ldap.SIZELIMIT_EXCEEDED):
+        msgid = user.search_ext(
+            scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
+            '(&(requestId<=0810000000)(requeststate=*))', ['requestId'],
+            serverctrls=[SSSRequestControl(criticality=True,
+                                           ordering_rules=['-requestId']),
+                         SimplePagedResultsControl(False, size=500,
+                                                   cookie='')])
+        user.result3(msgid)
+    requests = by_key(scenario.run(), LAST)['ca.requests']
+    assert requests['result'] == 'ERROR', requests['text']
+    assert requests['kw']['limit_exceeded'].startswith('paged size limit')
+    assert 'nsPagedSizeLimit: -1' in requests['kw']['fix']
+
 
 def _repo(scenario, key):
     database = discover(Settings(scenario.config()))
