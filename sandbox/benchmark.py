@@ -1,17 +1,23 @@
 """Cost of the dogtag.ranges checks on big repositories, side by side with a
 plain ldapsearch of the same container, in one run on one server.
 
-    python -m sandbox.benchmark [--sizes 100000,1000000]
+    python -m sandbox.benchmark [--sizes 100000,1000000] [--verdict-only]
 
 For each size it loads that many certificate records (about 1.5 KB each,
-by offline import), then measures, each in its own process: `ldapsearch`
-of the container (the floor: what reading every record costs), our
-LastNumberCheck (Dogtag's lookup, the probe and the full scan), and the
-quick tier alone (Dogtag's lookup and the probe). It prints wall time and
-peak resident memory, and the ratio of our check to ldapsearch.
+by offline import), then first runs dogtag-healthcheck three times with
+ipa-healthcheck's default `timeout = 10`, starting from the cold cache the
+import leaves, and prints what LastNumberCheck and VLVIndexCheck report
+(result, proof, whether the full scan finished). Then (unless
+--verdict-only) it measures, each in its own process: `ldapsearch` of the
+container (the floor: what reading every record costs), our
+LastNumberCheck with no time budget (Dogtag's lookup, the probe and the
+full scan), and the quick tier alone (Dogtag's lookup and the probe). It
+prints wall time and peak resident memory, and the ratio of our check to
+ldapsearch.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +29,8 @@ from sandbox.ds import DirectoryServer
 
 PAYLOAD = os.urandom(900)       # stands in for the DER certificate
 ROUNDS = 2                      # the first round warms the caches
+DEFAULT_TIMEOUT = 10            # ipa-healthcheck's default
+VERDICT_RUNS = 3
 
 QUICK_TIER = '''
 import sys, time
@@ -74,7 +82,30 @@ def load(ds, tree, size, workdir):
     ds.reindex(vlv_indexes=tree.vlv_index_names(['allCerts', 'caAll']))
 
 
-def bench(size, workdir):
+def verdicts(ds, instance_dir, workdir, size):
+    """What the range checks report with the default timeout, run after run
+    from a cold cache: (run, check, key, result, proof, scan_complete, s)."""
+    config = cadb.write_healthcheck_conf(
+        os.path.join(workdir, 'hc-default-%d.conf' % size), instance_dir, ds,
+        '11.5.0', timeout=DEFAULT_TIMEOUT)
+    command = [os.path.join(os.path.dirname(sys.executable),
+                            'dogtag-healthcheck'), '--config', config,
+               '--source', 'dogtag.ranges', '--output-type', 'json']
+    rows = []
+    for run in range(1, VERDICT_RUNS + 1):
+        started = time.monotonic()
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+        elapsed = time.monotonic() - started
+        for result in json.loads(done.stdout or '[]'):
+            if result['check'] in ('LastNumberCheck', 'VLVIndexCheck'):
+                kw = result['kw']
+                rows.append((run, result['check'], kw['key'],
+                             result['result'], kw.get('proof', '-'),
+                             kw.get('scan_complete', '-'), elapsed))
+    return rows
+
+
+def bench(size, workdir, verdict_only=False):
     ds = DirectoryServer(root=os.path.join(workdir, 'ds-%d' % size))
     ds.create(cache_mb=2048)
     try:
@@ -87,6 +118,13 @@ def bench(size, workdir):
         instance_dir = os.path.join(workdir, 'pki-%d' % size, 'pki-tomcat')
         tree.write_cs_cfg(instance_dir)
         # timeout = 0: no time budget, so the full scan always completes.
+        judged = verdicts(ds, instance_dir, workdir, size)
+        print('\n%-4s %-16s %-28s %-8s %-22s %-6s %7s' % (
+            'run', 'check', 'key', 'result', 'proof', 'scan', 'seconds'))
+        for row in judged:
+            print('%-4d %-16s %-28s %-8s %-22s %-6s %7.1f' % row, flush=True)
+        if verdict_only:
+            return {}
         config = cadb.write_healthcheck_conf(
             os.path.join(workdir, 'hc-%d.conf' % size), instance_dir, ds,
             '11.5.0', timeout=0)
@@ -115,12 +153,16 @@ def bench(size, workdir):
 def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument('--sizes', default='100000,1000000')
+    parser.add_argument('--verdict-only', action='store_true',
+                        help='only the runs with the default timeout')
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(',')]
     workdir = tempfile.mkdtemp(prefix='dogtag-bench-')
     table = []
     for size in sizes:
-        rows = bench(size, workdir)
+        rows = bench(size, workdir, args.verdict_only)
+        if not rows:
+            continue
         floor = rows['ldapsearch (one-level, serialno certStatus)']
         for name, (seconds, rss) in rows.items():
             table.append((size, name, seconds, rss, seconds / floor[0],

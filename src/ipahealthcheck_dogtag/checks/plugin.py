@@ -107,15 +107,39 @@ class Context:
         return self._lookups[repo.key]
 
     def scan(self, repo, deadline):
-        """One streamed pass; a pass cut short by the budget is not retried."""
+        """One streamed pass; a pass cut short by the budget is not retried.
+
+        The VLV content count before the pass is kept with it, so that a
+        count taken after it can tell records added meanwhile from records
+        the index misses.
+        """
         if repo.key not in self._scans:
+            before = None
             try:
-                last = self.lookup(repo).last
+                answer = self.lookup(repo)
+                last = answer.last
+                before = answer.content_count
             except BadValue:
                 last = repo.active.begin - 1    # LastNumberCheck reports it
-            self._scans[repo.key] = truth.scan(self.directory(), repo, last,
-                                               deadline)
+            if before is None:
+                before = self._vlv_count(repo)
+            result = truth.scan(self.directory(), repo, last, deadline)
+            result.vlv_count_before = before
+            self._scans[repo.key] = result
         return self._scans[repo.key]
+
+    def _vlv_count(self, repo):
+        """The range VLV index's content count if it is built and matches
+        Dogtag's query (else a count would sort every record), or None."""
+        if repo.vlv_name is None:
+            return None
+        definition = self.vlv_definitions(repo.subsystem.database).get(
+            repo.vlv_name.lower())
+        if definition is None or not definition.built or \
+                definition.mismatches(repo):
+            return None
+        return self.directory().vlv_count(repo.container, definition.filter,
+                                          repo.kind.attribute)
 
     def recorded_ranges(self, repo):
         """The allocations recorded for a repository (read once a run)."""

@@ -23,7 +23,10 @@ import ldap
 import ldap.dn
 import ldif
 
-PKI_SERVER_VLV = (10, 11)       # first PKI with pki-server ca-db-vlv-*
+# pki-server ca-db-vlv-* came with PKI 10.11 (dogtagpki/pki v10.11.0
+# base/server/python/pki/server/cli/db.py); kra-db-vlv-* exists since 10.3
+# (v10.5.0 base/server/python/pki/server/cli/kra.py).
+PKI_SERVER_VLV = {'ca': (10, 11), 'kra': (10, 3)}
 MAX_VALUE = 1000                # longer values are refused, whatever they are
 
 # RFC 1123 host names (labels of letters, digits and inner hyphens; IPA
@@ -167,21 +170,57 @@ def _restart(database):
 restart = refusable(_restart)
 
 
-def _has_pki_server_vlv(database):
-    return database.pki_version is None or \
-        tuple(database.pki_version) >= PKI_SERVER_VLV
+def _version(database):
+    return tuple(database.pki_version) if database.pki_version else None
+
+
+def _vlv_name(repo):
+    return word(repo.vlv_name, 'the VLV index name')
+
+
+def _backend(repo):
+    return word(repo.subsystem.database, 'the backend name')
+
+
+def _pki_server_vlv(repo, database):
+    return command('pki-server', '%s-db-vlv-reindex' % repo.kind.subsystem,
+                   '-i', _instance(database))
+
+
+def _ds_vlv_reindex(repo, database):
+    """Rebuild one VLV index with the tools of the 389-DS release: dsconf
+    (389-DS 1.4+) or db2index.pl (389-DS 1.3, RHEL 7; its -T names the
+    vlvIndex entry, 389ds/389-ds-base 1.3.11 man/man8/db2index.pl.8)."""
+    instance = ds_instance(database)
+    short = instance[len('slapd-'):] if instance.startswith('slapd-') \
+        else instance
+    return ('%s (389-DS 1.4 and later), or on 389-DS 1.3 (RHEL 7) %s (it '
+            'asks for the Directory Manager password)' % (
+                command('dsconf', instance, 'backend', 'vlv-index',
+                        'reindex', '--parent-name', _vlv_name(repo),
+                        _backend(repo)),
+                command('db2index.pl', '-Z', short, '-n', _backend(repo),
+                        '-T', _vlv_name(repo) + 'Index', '-w', '-')))
+
+
+def vlv_reindex_command(repo, database):
+    """The command that rebuilds the range VLV index on this PKI."""
+    version = _version(database)
+    since = PKI_SERVER_VLV[repo.kind.subsystem]
+    if version is None:
+        return ('%s (PKI %s and later; the PKI version is unknown, set '
+                'dogtag_pki_version to get the command for it), or on an '
+                'older PKI %s' % (_pki_server_vlv(repo, database),
+                                  '.'.join(map(str, since)),
+                                  _ds_vlv_reindex(repo, database)))
+    if version >= since:
+        return _pki_server_vlv(repo, database)
+    return _ds_vlv_reindex(repo, database)
 
 
 def _vlv_reindex(repo, database):
-    if _has_pki_server_vlv(database):
-        line = command('pki-server', repo.kind.reindex_command, '-i',
-                       _instance(database))
-    else:
-        line = command('dsconf', ds_instance(database), 'backend',
-                       'vlv-index', 'reindex', '--parent-name',
-                       word(repo.vlv_name, 'the VLV index name'),
-                       word(repo.subsystem.database, 'the backend name'))
-    return '%s, then %s' % (line, _restart(database))
+    return '%s, then %s' % (vlv_reindex_command(repo, database),
+                            _restart(database))
 
 
 vlv_reindex = refusable(_vlv_reindex)
@@ -190,38 +229,65 @@ vlv_reindex = refusable(_vlv_reindex)
 @refusable
 def vlv_recreate(repo, database):
     sub = repo.kind.subsystem
-    if _has_pki_server_vlv(database):
+    version = _version(database)
+    if version is None or version >= PKI_SERVER_VLV[sub]:
         return ('%s (it adds only the missing definitions), then %s, then %s'
                 % (command('pki-server', '%s-db-vlv-add' % sub, '-i',
                            _instance(database)),
-                   command('pki-server', repo.kind.reindex_command, '-i',
-                           _instance(database)),
-                   _restart(database)))
+                   vlv_reindex_command(repo, database), _restart(database)))
     return ('add the %s definitions from /usr/share/pki/%s/conf/vlv.ldif '
             '(with {instanceId} and {database} filled in) with '
-            'ldapmodify -a, then rebuild them with vlvtasks.ldif, then %s'
-            % (sub.upper(), sub, _restart(database)))
+            'ldapmodify -a, then %s, then %s'
+            % (sub.upper(), sub, vlv_reindex_command(repo, database),
+               _restart(database)))
 
 
 @refusable
-def vlv_edit(repo, database):
-    return '%s, then %s' % (command(
-        'dsconf', ds_instance(database), 'backend', 'vlv-index',
-        'edit-search', '--name', word(repo.vlv_name, 'the VLV index name'),
-        '--search-base', dn(repo.container, 'the repository DN'),
-        '--search-scope', '1', '--search-filter',
-        word(repo.kind.lookup_filter.lower()),
-        word(repo.subsystem.database, 'the backend name')),
-        _vlv_reindex(repo, database))
+def vlv_edit(repo, database, attributes):
+    """Make the definition match Dogtag's query. dsconf's edit-search changes
+    only the vlvSearch entry (base, scope, filter); the sort order lives in
+    the vlvIndex child, which dsconf can only delete and add again
+    (389ds/389-ds-base src/lib389/lib389/cli_conf/backend.py)."""
+    instance = ds_instance(database)
+    name, backend = _vlv_name(repo), _backend(repo)
+    steps = []
+    if set(attributes) & {'vlvBase', 'vlvScope', 'vlvFilter'}:
+        steps.append(command(
+            'dsconf', instance, 'backend', 'vlv-index', 'edit-search',
+            '--name', name, '--search-base',
+            dn(repo.container, 'the repository DN'), '--search-scope', '1',
+            '--search-filter', word(repo.kind.lookup_filter.lower()),
+            backend))
+    if 'vlvSort' in attributes:
+        steps.append('%s, then %s' % (
+            command('dsconf', instance, 'backend', 'vlv-index', 'del-index',
+                    '--parent-name', name, '--index-name', name + 'Index',
+                    backend),
+            command('dsconf', instance, 'backend', 'vlv-index', 'add-index',
+                    '--parent-name', name, '--index-name', name + 'Index',
+                    '--sort', word(repo.kind.attribute), backend)))
+    steps.append(_vlv_reindex(repo, database))
+    return ', then '.join(steps)
+
+
+def lookup_attributes(repo):
+    """The attributes whose indices Dogtag's lookup reads: the number and,
+    from PKI 11.6, the presence tests of its filter (certStatus,
+    requestState, realm), whose indices 389-DS intersects first."""
+    kind = repo.kind
+    return [kind.attribute.lower()] + [
+        a.lower() for a in kind.required + kind.excluded
+        if a.lower() != kind.attribute.lower()]
 
 
 @refusable
 def attribute_reindex(repo, database):
+    attrs = []
+    for attribute in lookup_attributes(repo):
+        attrs += ['--attr', attribute]
     return '%s, then %s' % (command(
         'dsconf', ds_instance(database), 'backend', 'index', 'reindex',
-        '--attr', repo.kind.attribute.lower(), '--wait',
-        word(repo.subsystem.database, 'the backend name')),
-        _restart(database))
+        *attrs, '--wait', _backend(repo)), _restart(database))
 
 
 @refusable

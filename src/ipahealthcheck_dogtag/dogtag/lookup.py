@@ -10,9 +10,23 @@ of the repository, so the walk stops too low.
 
 From PKI 11.6 Dogtag instead runs a paged search for numbers <= the upper
 bound, sorted descending on the server, and takes the first entry.
+
+Numbers are read as Dogtag reads them (`decode_lenient`). A record it
+cannot read is skipped by the VLV lookup: up to 11.5 `LDAPVirtualList.
+getEntries` (dogtagpki/pki base/server/.../dbs/LDAPVirtualList.java,
+v10.5.0..v11.5.0) logs the mapping failure and leaves the record out of
+the window. From 11.6 `DBSearchResults.nextElement` returns null for it and
+`getLastSerialNumberInRange` then dereferences that null first record
+(v11.6.0 CertificateRepository, RequestRepository, KeyRepository): BadValue.
+
+A range whose begin is not below its end gets no answer at all:
+`getLastSerialNumberInRange` returns null when low >= high (v11.5.0
+CertificateRepository, v11.6.0 RequestRepository), and `Repository.
+initCache` then switches to the standby range if there is one.
 """
 
-from ipahealthcheck_dogtag.dogtag.numbers import NumberError, decode, encode
+from ipahealthcheck_dogtag.dogtag.numbers import (
+    NumberError, decode_lenient, encode)
 
 VLV_BEFORE = 5
 VLV_EXAMINED = 5
@@ -20,7 +34,8 @@ SORTED_FROM = (11, 6)
 
 
 class BadValue(Exception):
-    """Dogtag's lookup met a value it could not read as a number."""
+    """Dogtag's sorted lookup (PKI >= 11.6) met a first record it cannot
+    read as a number."""
 
     def __init__(self, dn, value):
         super().__init__('%s: %r' % (dn, value))
@@ -55,9 +70,20 @@ def uses_sorted_search(pki_version):
 def _number(dn, attrs, attribute):
     value = (attrs.get(attribute.lower()) or [b''])[0]
     try:
-        return decode(value)
+        return decode_lenient(value)
     except NumberError:
         raise BadValue(dn, value.decode('utf-8', 'replace'))
+
+
+def _readable(entries, attribute):
+    """The numbers of a VLV window, leaving out what Dogtag cannot read."""
+    numbers = []
+    for dn, attrs in entries:
+        try:
+            numbers.append(_number(dn, attrs, attribute))
+        except BadValue:
+            continue
+    return numbers
 
 
 def vlv_lookup(directory, repo):
@@ -66,7 +92,7 @@ def vlv_lookup(directory, repo):
     entries, _, content_count = directory.vlv_window(
         repo.container, kind.lookup_filter, kind.attribute, encode(high),
         VLV_BEFORE)
-    window = [_number(dn, attrs, kind.attribute) for dn, attrs in entries]
+    window = _readable(entries, kind.attribute)
     last = low - 1
     for number in reversed(window[-VLV_EXAMINED:]):
         if low <= number <= high:

@@ -5,6 +5,8 @@ calls int(), so any text gives a number or a NumberError, never another
 exception (Python refuses int() of strings over 4300 digits).
 """
 
+import re
+
 # Dogtag's LDAP form, BigIntegerMapper.BigIntegerToDB (dogtagpki/pki
 # v11.5.4, base/server/src/main/java/com/netscape/cmscore/dbs/
 # BigIntegerMapper.java), writes the length as `"0" + len` below 10 and
@@ -70,6 +72,25 @@ def decimal(text):
         raise NumberError('%s has more than the %d digits Dogtag can store'
                           % (_shown(text), MAX_DIGITS))
     return int(text)
+
+
+def decode_lenient(value):
+    """The number Dogtag reads from a stored value, or NumberError.
+
+    Dogtag's `BigIntegerMapper.BigIntegerFromDB` (dogtagpki/pki
+    base/server/.../dbs/BigIntegerMapper.java, the same from v10.5.0 to
+    master) drops the first two characters without checking that they give
+    the length, then parses the rest with `new BigInteger(s)`: an optional
+    sign and decimal digits. So `997` reads as 7 and `0x1f` fails.
+    """
+    if isinstance(value, bytes):
+        value = value.decode('utf-8', 'replace')
+    rest = value[2:] if isinstance(value, str) else ''
+    # Bounded before int(): Dogtag never writes more than 99 digits.
+    if len(rest) > MAX_DIGITS + 1 or not re.fullmatch(r'[+-]?[0-9]+', rest):
+        raise NumberError('%s: Dogtag cannot read %s as a number'
+                          % (_shown(value), _shown(rest)))
+    return int(rest)
 
 
 def parse_config(value, radix, prefixed):

@@ -6,46 +6,95 @@ records it misses, and there are few of them, so the probe is fast at any
 repository size. The full scan then walks every record of the container
 once (a one-level search, which 389-DS serves from its parent index, never
 from a VLV index), streaming, and proves the counts.
+
+The truth is every numbered record, not only those Dogtag's lookup filter
+matches: Dogtag adds a record as `cn=<number>,<container>`, so any entry
+with that DN collides whatever its attributes (a KRA request with a
+`realm`, which `(!(realm=*))` hides; a certificate entry without
+`certStatus`). Those are counted apart as "outside the filter".
+
+Numbers are read as Dogtag reads them (`decode_lenient`); a value that is
+not in Dogtag's own length-prefixed form is also listed as a bad value.
 """
 
 from ipahealthcheck_dogtag.directory import OutOfTime
-from ipahealthcheck_dogtag.dogtag.numbers import NumberError, decode, encode
+from ipahealthcheck_dogtag.dogtag.numbers import (
+    NumberError, decode, decode_lenient, encode)
 
 PROBE_LIMIT = 1000
 BAD_VALUES_KEPT = 5
 
 
+def _attrs(kind):
+    return sorted({kind.attribute} | set(kind.required) | set(kind.excluded))
+
+
+def _cn_number(dn):
+    """The number a record's DN claims (`cn=<decimal>`), or None."""
+    rdn = dn.split(',', 1)[0]
+    name, _, value = rdn.partition('=')
+    value = value.strip()
+    if name.strip().lower() == 'cn' and value.isdigit() and value.isascii():
+        return int(value)
+    return None
+
+
+def record_number(kind, dn, attrs):
+    """(number, matches Dogtag's filter) of one record, number None if none.
+
+    Records the lookup filter matches are read as Dogtag reads them, from
+    the number attribute; the others by the DN they occupy, which is what
+    a new record with that number collides with.
+    """
+    matches = kind.matches(attrs)
+    raw = (attrs.get(kind.attribute.lower()) or [b''])[0]
+    number = None
+    try:
+        number = decode_lenient(raw)
+    except NumberError:
+        pass
+    if not matches:
+        cn = _cn_number(dn)
+        number = cn if cn is not None else number
+    return number, matches
+
+
 class Probe:
-    def __init__(self, numbers, truncated):
+    def __init__(self, numbers, outside, truncated):
         self.numbers = sorted(numbers)      # (number, dn), ascending
+        self.outside = sorted(outside)      # same, outside Dogtag's filter
         self.truncated = truncated
 
     @property
     def found(self):
         return bool(self.numbers)
 
+    def above(self, last):
+        return [n for n in self.numbers if n[0] > last]
+
+    def outside_above(self, last):
+        return [n for n in self.outside if n[0] > last]
+
 
 def probe(directory, repo, last, timelimit):
-    """Records in (last, end of range] that Dogtag's filter matches."""
+    """Records in (last, end of range], found through the equality index of
+    the number attribute, whether or not Dogtag's filter matches them."""
     kind = repo.kind
     high = repo.active.end
     if last >= high:
-        return Probe([], False)
-    filterstr = '(&%s(%s>=%s)(%s<=%s))' % (
-        kind.lookup_filter, kind.attribute, encode(last + 1),
-        kind.attribute, encode(high))
+        return Probe([], [], False)
+    filterstr = '(&(%s>=%s)(%s<=%s))' % (
+        kind.attribute, encode(max(last + 1, 0)), kind.attribute,
+        encode(high))
     entries, truncated = directory.search(
-        repo.container, filterstr, [kind.attribute], scope=1,
+        repo.container, filterstr, _attrs(kind), scope=1,
         sizelimit=PROBE_LIMIT, timelimit=max(1, int(timelimit)))
-    numbers = []
+    numbers, outside = [], []
     for dn, attrs in entries:
-        try:
-            number = decode(attrs.get(kind.attribute.lower(), [b''])[0])
-        except NumberError:
-            continue                    # the scan reports bad values
-        if last < number <= high:
-            numbers.append((number, dn))
-    return Probe(numbers, truncated)
+        number, matches = record_number(kind, dn, attrs)
+        if number is not None and last < number <= high:
+            (numbers if matches else outside).append((number, dn))
+    return Probe(numbers, outside, truncated)
 
 
 class Scan:
@@ -53,56 +102,70 @@ class Scan:
 
     def __init__(self, repo, last):
         self.repo = repo
-        self.last = last            # Dogtag's answer, to count what it misses
+        self.last = last            # Dogtag's answer, to keep what it misses
         self.entries = 0            # records seen
         self.matching = 0           # records Dogtag's filter matches
+        self.matching_to_high = 0   # ... numbered up to the range's end
         self.in_range = 0           # ... with a number in the active range
+        self.first_in_range = None  # lowest such number, and its DN
+        self.first_in_range_dn = None
         self.real_last = None       # highest such number, and its DN
         self.real_last_dn = None
-        self.above = 0              # ... above Dogtag's answer
-        self.first_above = None     # lowest such number, and its DN
-        self.first_above_dn = None
+        self.above_numbers = []     # (number, dn) in range above `last`
+        self.outside_numbers = []   # same for records outside the filter
         self.bad_values = []        # (dn, value), the first few
         self.bad_count = 0
         self.complete = False
+        # The VLV content count taken before the scan (see Context.scan).
+        self.vlv_count_before = None
 
     def add(self, dn, attrs):
         kind = self.repo.kind
         self.entries += 1
-        if not kind.matches(attrs):
-            return
-        self.matching += 1
-        raw = attrs[kind.attribute.lower()][0] \
-            if kind.attribute.lower() in attrs else b''
-        try:
-            number = decode(raw)
-        except NumberError:
-            self.bad_count += 1
-            if len(self.bad_values) < BAD_VALUES_KEPT:
-                self.bad_values.append(
-                    (dn, raw.decode('utf-8', 'replace')))
-            return
+        raw = (attrs.get(kind.attribute.lower()) or [None])[0]
+        if raw is not None:
+            try:
+                decode(raw)
+            except NumberError:
+                self.bad_count += 1
+                if len(self.bad_values) < BAD_VALUES_KEPT:
+                    self.bad_values.append(
+                        (dn, raw.decode('utf-8', 'replace')))
+        number, matches = record_number(kind, dn, attrs)
         active = self.repo.active
-        if not active.begin <= number <= active.end:
+        if matches:
+            self.matching += 1
+            if number is not None and number <= active.end:
+                self.matching_to_high += 1
+        if number is None or not active.begin <= number <= active.end:
+            return
+        if not matches:
+            if number > self.last:
+                self.outside_numbers.append((number, dn))
             return
         self.in_range += 1
+        if self.first_in_range is None or number < self.first_in_range:
+            self.first_in_range, self.first_in_range_dn = number, dn
         if self.real_last is None or number > self.real_last:
             self.real_last, self.real_last_dn = number, dn
         if number > self.last:
-            self.above += 1
-            if self.first_above is None or number < self.first_above:
-                self.first_above, self.first_above_dn = number, dn
+            self.above_numbers.append((number, dn))
+
+    def above(self, last):
+        """Records Dogtag's filter matches in the range above `last`
+        (at least this scan's `last`), ascending."""
+        return sorted(n for n in self.above_numbers if n[0] > last)
+
+    def outside_above(self, last):
+        return sorted(n for n in self.outside_numbers if n[0] > last)
 
 
 def scan(directory, repo, last, deadline):
     """A Scan of the whole container; `complete` is False if time ran out."""
-    kind = repo.kind
-    attrs = sorted({kind.attribute} | set(kind.required) |
-                   set(kind.excluded))
     result = Scan(repo, last)
     try:
         for dn, entry in directory.stream(repo.container, '(objectClass=*)',
-                                          attrs, deadline):
+                                          _attrs(repo.kind), deadline):
             result.add(dn, entry)
         result.complete = True
     except OutOfTime:

@@ -26,6 +26,12 @@ class Definition:
 
     def mismatches(self, repo):
         """What differs from the query Dogtag sends for `repo`'s range."""
+        return [text for _, text in self._differences(repo)]
+
+    def mismatched_attributes(self, repo):
+        return [attr for attr, _ in self._differences(repo)]
+
+    def _differences(self, repo):
         wanted = {
             'vlvBase': (normalize_dn(repo.container),
                         normalize_dn(self.base or '')),
@@ -35,7 +41,8 @@ class Definition:
             'vlvSort': (repo.kind.attribute.lower(),
                         (self.sort or '').strip().lower()),
         }
-        return ['%s is %s, expected %s' % (attr, found or 'missing', want)
+        return [(attr, '%s is %s, expected %s' % (attr, found or 'missing',
+                                                  want))
                 for attr, (want, found) in wanted.items() if want != found]
 
 

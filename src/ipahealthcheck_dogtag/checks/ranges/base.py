@@ -74,14 +74,16 @@ class RangeCheck(DogtagCheck):
         try:
             return self.context.lookup(repo), None
         except BadValue as bad:
-            found = 'reads {bad_value} in {bad_dn}' if bad.value else \
-                'finds {bad_dn} without a value'
+            found = 'whose {attribute} {bad_value} it cannot read as a ' \
+                'number' if bad.value else 'which has no {attribute} value'
             return None, self.result(
                 constants.ERROR, repo.key,
-                'Dogtag\'s last-number lookup ' + found + ': '
-                'expected a length-prefixed decimal number in {attribute}. '
-                'Dogtag fails to start its number generator on such a value. '
-                'Correct the value or remove the entry.',
+                'Dogtag\'s last-number lookup (a search sorted on '
+                '{attribute}, PKI 11.6 and later) gets {bad_dn} first, ' +
+                found + ': it then takes a null record and the subsystem '
+                'fails to start (dogtagpki/pki DBSearchResults, '
+                'getLastSerialNumberInRange). Expected a length-prefixed '
+                'decimal number. Correct the value or remove the entry.',
                 bad_dn=bad.dn, bad_value=bad.value,
                 attribute=repo.kind.attribute, **fields)
         except DirectoryError as e:
@@ -89,5 +91,8 @@ class RangeCheck(DogtagCheck):
                 constants.ERROR, repo.key,
                 'Could not repeat Dogtag\'s last-number lookup in '
                 '{container}: {error}. Expected the search to succeed as it '
-                'does for Dogtag at start-up. Check the 389-DS errors log.',
+                'must for Dogtag at start-up; Dogtag meets the same error '
+                '(an "unwilling to perform" here is 389-DS refusing to sort '
+                'more candidates than nsslapd-idlistscanlimit, '
+                'dogtagpki/pki#5171). Check the 389-DS errors log.',
                 error=e.error, **fields)

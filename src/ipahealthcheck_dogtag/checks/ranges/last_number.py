@@ -1,12 +1,52 @@
 """Dogtag's last-number lookup against the truth, and its VLV indices."""
 
+import copy
+
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag.dogtag import fixes, truth
+from ipahealthcheck_dogtag.dogtag import fixes, limits, truth
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
-from ipahealthcheck_dogtag.dogtag.lookup import uses_sorted_search
+from ipahealthcheck_dogtag.dogtag.lookup import (
+    BadValue, dogtag_lookup, uses_sorted_search, vlv_lookup)
 from ipahealthcheck_dogtag.checks.plugin import registry
+
+RANGE = ('the range {range_cfg} (CS.cfg, radix {radix}; decimal '
+         '{range_begin}..{range_end})')
+PROOF_SCAN = 'full scan'
+PROOF_PROBE = 'equality index probe'
+
+
+def range_in_use(repo, fields):
+    """The range Dogtag looks up: the active one, or the standby one when
+    the active range is empty or inverted (begin >= end).
+
+    `getLastSerialNumberInRange` returns null for low >= high and
+    `Repository.initCache` then switches to the standby range (dogtagpki/pki
+    v11.5.0 Repository.java, CertificateRepository.java). Returns None when
+    there is no range Dogtag can use.
+    """
+    active = repo.active
+    if active.begin < active.end:
+        return repo
+    standby = repo.standby
+    if standby is None or standby.begin >= standby.end:
+        return None
+    used = copy.copy(repo)
+    used.active = standby
+    fields.update(used.fields(), range_used='standby')
+    return used
+
+
+def vlv_usable(context, repo):
+    """Is the range VLV index defined as Dogtag queries it and built? Only
+    then 389-DS serves the request from it (vlvSearch_findenabled)."""
+    if repo.vlv_name is None:
+        return False
+    definition = context.vlv_definitions(repo.subsystem.database).get(
+        repo.vlv_name.lower())
+    return (definition is not None and definition.has_index and
+            definition.built and not definition.mismatches(repo))
 
 
 @registry
@@ -14,17 +54,27 @@ class LastNumberCheck(RangeCheck):
     """Does Dogtag's own lookup find the real last number of its range?"""
 
     def check_repository(self, database, repo, fields, deadline):
+        used = range_in_use(repo, fields)
+        if used is None:
+            yield self.invalid_range(repo, fields)
+            return
+        repo = used
         answer, problem = self.lookup(repo, fields)
         if problem is not None:
             yield problem
             return
         fields.update(answer.fields())
         fields['index'] = self.index_used(repo, answer)
+        directory = self.context.directory()
         try:
             remaining = deadline - self.now() if deadline else 10
-            found = truth.probe(self.context.directory(), repo, answer.last,
-                                remaining)
+            found = truth.probe(directory, repo, answer.last, remaining)
             scan = self.context.scan(repo, deadline)
+            # Judge against Dogtag's answer after the scan: a record issued
+            # while we read is then below it, a record the index misses is
+            # still above it.
+            last = self.repeat_lookup(directory, repo, database, answer)
+            bind = self.limits(database, repo)
         except DirectoryError as e:
             yield self.result(
                 constants.ERROR, repo.key,
@@ -32,33 +82,59 @@ class LastNumberCheck(RangeCheck):
                 'Expected a one-level search of the repository to succeed. '
                 'Check the 389-DS errors log.', error=e.error, **fields)
             return
+        if last != answer.last:
+            fields.update(dogtag_last=str(last),
+                          dogtag_last_before_scan=str(answer.last))
         if scan.bad_count:
-            yield self.bad_values(repo, scan, fields)
+            yield self.bad_values(repo, scan, fields, database)
         fields['scan_complete'] = scan.complete
         fields['records_scanned'] = scan.entries
         if scan.complete:
             fields['records_in_range'] = scan.in_range
-            if scan.real_last is not None and scan.real_last > answer.last:
-                yield self.stale(database, repo, fields, scan.real_last,
-                                 scan.first_above, scan.first_above_dn,
-                                 scan.above)
-            else:
-                yield self.healthy(repo, fields, scan)
-        elif found.found:
-            # The probe alone proves the fault; the counts are lower bounds.
-            first, first_dn = found.numbers[0]
-            yield self.stale(database, repo, fields, found.numbers[-1][0],
-                             first, first_dn, len(found.numbers))
+            above = scan.above(last)
+            outside = scan.outside_above(last)
+        else:
+            above = found.above(last)
+            outside = found.outside_above(last)
+        failing = self.failing_search(database, repo, fields, scan, bind)
+        if failing is not None:
+            yield failing
+        elif above:
+            real_last = scan.real_last if scan.complete else above[-1][0]
+            yield self.stale(database, repo, fields, last, real_last,
+                             above)
+        elif scan.complete:
+            yield self.healthy(repo, fields, scan)
+        elif not found.truncated:
+            yield self.proven_by_probe(repo, fields)
         else:
             yield self.result(
                 constants.WARNING, repo.key,
-                'Dogtag\'s lookup ({lookup}) answers {dogtag_last} for the '
-                'range {range_cfg} and no record above it was found, but the '
-                'full scan of {container} stopped after {records_scanned} '
-                'records when the time budget ran out, so the count is not '
-                'proven. Raise timeout in the [default] section of the '
-                'healthcheck configuration (now {timeout} s) and run again.',
-                timeout=self.context.settings.timeout, **fields)
+                'Dogtag\'s lookup ({lookup}) answers {dogtag_last} '
+                '(decimal) for ' + RANGE + ', but neither the probe of the '
+                '{attribute} equality index nor the full scan of {container} '
+                '(stopped after {records_scanned} records) finished within '
+                'the time budget, so it is not proven. Raise timeout in the '
+                '[default] section of the healthcheck configuration (now '
+                '{timeout} s) and run again.',
+                timeout=self.context.settings.timeout,
+                attribute=repo.kind.attribute, **fields)
+        if outside:
+            yield self.outside_filter(repo, fields, last, outside)
+
+    def repeat_lookup(self, directory, repo, database, answer):
+        try:
+            return dogtag_lookup(directory, repo, database.pki_version).last
+        except BadValue:
+            return answer.last
+
+    def limits(self, database, repo):
+        cache = self.__dict__.setdefault('_limits', {})
+        sub = repo.kind.subsystem
+        if sub not in cache:
+            cache[sub] = limits.read_limits(self.context.directory(),
+                                            database, repo.subsystem)
+        return cache[sub]
 
     @staticmethod
     def index_used(repo, answer):
@@ -67,55 +143,195 @@ class LastNumberCheck(RangeCheck):
             return answer.index or 'none (389-DS sorts in memory)'
         return repo.kind.attribute.lower() + ' (equality index)'
 
+    def invalid_range(self, repo, fields):
+        return self.result(
+            constants.ERROR, repo.key,
+            'The active range {range_cfg} (decimal {range_begin}..'
+            '{range_end}) is invalid: its begin is not below its end, and '
+            'there is no usable standby range. Dogtag\'s last-number lookup '
+            'gives no answer for such a range, so the subsystem fails to '
+            'start ("Error in obtaining the last serial number"). '
+            'RangeConfigCheck gives the fix.', **fields)
+
+    def failing_search(self, database, repo, fields, scan, bind):
+        """The result when Dogtag's own bind cannot run the lookup."""
+        sorted_search = uses_sorted_search(database.pki_version)
+        fields.update(bind.fields(sorted_search))
+        candidates = scan.matching_to_high if sorted_search else scan.matching
+        verdict = limits.judge(bind, sorted_search,
+                               vlv_usable(self.context, repo), candidates,
+                               scan.entries)
+        if verdict is None:
+            return None
+        fields.update(limit_exceeded=verdict.limit_name,
+                      limit=verdict.limit, candidates=verdict.candidates)
+        counted = ('at least ' if not scan.complete else '')
+        if sorted_search:
+            fields['fix'] = self.limit_fix(database, repo, fields, verdict)
+            return self.result(
+                constants.ERROR, repo.key,
+                'Dogtag\'s own lookup fails: it binds as {dogtag_bind}, and '
+                'its sorted search of {container} must look at ' + counted +
+                '{candidates} records, more than the {limit_exceeded} '
+                '({limit}) 389-DS applies to it. PKI {pki_version} then '
+                'cannot find its last number and the subsystem does not '
+                'start (dogtagpki/pki#5171, #5133). Our root lookup answers '
+                '{dogtag_last} (decimal) for ' + RANGE + '. Fix: {fix}.',
+                **fields)
+        begin = repo.active.begin
+        fields['dogtag_would_answer'] = str(begin - 1)
+        fields['fix'] = self.limit_fix(database, repo, fields, verdict)
+        if scan.in_range == 0:
+            seen = ('holds no record yet' if scan.complete else
+                    'showed no record before the scan stopped')
+            return self.result(
+                constants.WARNING, repo.key,
+                'Dogtag\'s own lookup fails: it binds as {dogtag_bind}, '
+                'and its VLV search of {container}, not served by a built '
+                'VLV index, must sort ' + counted + '{candidates} records, '
+                'more than its {limit_exceeded} ({limit}). Dogtag then '
+                'takes ' + RANGE + ' as empty ("index may be empty") and '
+                'answers {dogtag_would_answer}. The range ' + seen + ', but '
+                'once it holds records, the next restart issues their '
+                'numbers again. Fix: {fix}.', **fields)
+        fields.update(first_reused=str(scan.first_in_range),
+                      first_reused_dn=scan.first_in_range_dn,
+                      next_number=str(begin))
+        return self.result(
+            constants.ERROR, repo.key,
+            'Dogtag\'s own lookup fails: it binds as {dogtag_bind}, and its '
+            'VLV search of {container}, not served by a built VLV index, '
+            'must sort ' + counted + '{candidates} records, more than its '
+            '{limit_exceeded} ({limit}). Dogtag then takes ' + RANGE +
+            ' as empty ("index may be empty"), answers '
+            '{dogtag_would_answer} and after its next restart issues '
+            '{next_number} (decimal) again, which {first_reused_dn} '
+            'already holds: "Object already exists". Fix: {fix}.', **fields)
+
+    @staticmethod
+    def limit_fix(database, repo, fields, verdict):
+        attribute = {
+            'lookthrough': ('nsPagedLookThroughLimit'
+                            if verdict.limit_name.startswith('paged')
+                            else 'nsLookThroughLimit'),
+            'idlistscan': 'nsIDListScanLimit',
+            'pagedsize': 'nsPagedSizeLimit',
+        }[verdict.reason]
+        lift = ('set %s: -1 on %s (ldapmodify as Directory Manager), then '
+                '%s' % (attribute, fields['dogtag_bind'],
+                        fixes.restart(database)))
+        if verdict.reason == 'idlistscan':
+            lift = ('raise the ID-list scan limit for %s above %s: set %s '
+                    'on %s (ldapmodify as Directory Manager), then %s'
+                    % (fields['dogtag_bind'], verdict.candidates, attribute,
+                       fields['dogtag_bind'], fixes.restart(database)))
+        if verdict.reason == 'lookthrough' and repo.vlv_name and \
+                not uses_sorted_search(database.pki_version):
+            return 'rebuild the VLV index so that the search is indexed: ' \
+                '%s; or %s' % (fixes.vlv_reindex(repo, database), lift)
+        return lift
+
     def healthy(self, repo, fields, scan):
+        fields['proof'] = PROOF_SCAN
         fields['real_last'] = str(scan.real_last) \
             if scan.real_last is not None else None
         if scan.real_last is None:
-            msg = ('The range {range_cfg} (decimal {range_begin}..{range_end}) '
-                   'holds '
-                   'no record yet and Dogtag\'s lookup ({lookup}) agrees.')
+            msg = (RANGE[0].upper() + RANGE[1:] + ' holds no record yet '
+                   'and Dogtag\'s lookup ({lookup}) agrees.')
         else:
-            msg = ('Dogtag\'s lookup ({lookup}) finds {dogtag_last}, the '
-                   'real last number of the range {range_cfg} '
-                   '(decimal {range_begin}..{range_end}, {records_in_range} '
-                   'records).')
+            msg = ('Dogtag\'s lookup ({lookup}) finds {dogtag_last} '
+                   '(decimal), the real last number of ' + RANGE + ', which '
+                   'holds {records_in_range} records (proven by a full '
+                   'scan).')
         return self.result(constants.SUCCESS, repo.key, msg, **fields)
 
-    def stale(self, database, repo, fields, real_last, first, first_dn,
-              missing):
+    def proven_by_probe(self, repo, fields):
+        fields['proof'] = PROOF_PROBE
+        return self.result(
+            constants.SUCCESS, repo.key,
+            'Dogtag\'s lookup ({lookup}) answers {dogtag_last} (decimal) '
+            'for ' + RANGE + ', and the {attribute} equality index holds no '
+            'record of the range above it: a stale index, the usual fault, '
+            'is absent. Proof: {proof}; the index-free full scan of '
+            '{container} did not finish within the time budget (stopped '
+            'after {records_scanned} records), so the record count is not '
+            'given.', attribute=repo.kind.attribute, **fields)
+
+    def stale(self, database, repo, fields, last, real_last, above):
         if fields['lookup'] == 'vlv' and repo.vlv_name:
             fix = fixes.vlv_reindex(repo, database)
         elif fields['lookup'] == 'vlv':
             fix = fixes.restart(database)
         else:
             fix = fixes.attribute_reindex(repo, database)
+        first, first_dn = above[0]
         fields.update(real_last=str(real_last), first_reused=str(first),
-                      first_reused_dn=first_dn, missing_records=missing,
-                      fix=fix)
+                      first_reused_dn=first_dn, missing_records=len(above),
+                      next_number=str(last + 1), fix=fix,
+                      proof=PROOF_SCAN if fields['scan_complete']
+                      else PROOF_PROBE)
+        if first == last + 1:
+            then = ('Dogtag would next issue {first_reused}, which '
+                    '{first_reused_dn} already holds, and fail with "Object '
+                    'already exists".')
+        else:
+            then = ('Dogtag would next issue {next_number}; numbers up to '
+                    'the one before {first_reused} are free, and when it '
+                    'reaches {first_reused}, which {first_reused_dn} already '
+                    'holds, it fails with "Object already exists".')
         return self.result(
             constants.ERROR, repo.key,
             'Dogtag\'s start-up lookup ({lookup}, index {index}) answers '
-            '{dogtag_last}, but the range {range_cfg} (decimal '
-            '{range_begin}..{range_end}) already holds numbers up to '
-            '{real_last}: the index misses {missing_records} record(s) of '
-            'the range. Dogtag would '
-            'next issue {first_reused}, which {first_reused_dn} already '
-            'holds, and fail with "Object already exists". Fix: {fix}.',
-            **fields)
+            '{dogtag_last}, but ' + RANGE + ' already holds numbers up to '
+            '{real_last} (numbers in decimal): the index misses '
+            '{missing_records} record(s) of the range. ' + then +
+            ' Fix: {fix}.', **fields)
 
-    def bad_values(self, repo, scan, fields):
+    def outside_filter(self, repo, fields, last, outside):
+        first, first_dn = outside[0]
+        fields = dict(fields, outside_filter=repo.kind.lookup_filter,
+                      outside_filter_records=len(outside),
+                      first_outside=str(first), first_outside_dn=first_dn,
+                      next_number=str(last + 1))
+        span = RANGE.format(**fields).replace('{', '{{').replace('}', '}}')
+        # Without the range fields: a whole-topology report takes a result
+        # that carries them for a repository's own range.
+        for name in ('fix', 'first_reused', 'first_reused_dn',
+                     'missing_records', 'real_last', 'range_begin',
+                     'range_end', 'standby_begin', 'standby_end'):
+            fields.pop(name, None)
+        return self.result(
+            constants.ERROR, repo.key + '.outside_filter',
+            '{outside_filter_records} record(s) of ' + span + ' above '
+            'Dogtag\'s answer {dogtag_last} (decimal) do not match the '
+            'filter of its lookup, {outside_filter}, so the lookup never '
+            'sees them, e.g. {first_outside_dn}. Dogtag names a new record '
+            'cn=<number> whatever the filter: when it reaches '
+            '{first_outside} it fails with "Object already exists". Find '
+            'out what created these entries; if they are not Dogtag '
+            'records, move them out of {container}, else raise the range\'s '
+            'begin above them with the subsystem stopped.', **fields)
+
+    def bad_values(self, repo, scan, fields, database):
+        if uses_sorted_search(database.pki_version):
+            effect = ('PKI {pki_version} sorts them as text; if such a '
+                      'record comes first in its lookup it cannot read it '
+                      'and the subsystem fails to start (a null record)')
+        else:
+            effect = ('PKI {pki_version} sorts them as text and reads a '
+                      'number by dropping the first two characters; a record '
+                      'it cannot read at all is left out of its lookup')
         return self.result(
             constants.ERROR, repo.key + '.values',
             '{bad_count} record(s) in {container} have a {attribute} that is '
             'not a length-prefixed decimal number, e.g. {bad_dn} has ' + (
-                '{bad_value}' if scan.bad_values[0][1] else 'none') +
-            '. Dogtag sorts and reads these numbers as text, so '
-            'such values derail its lookup. Correct or remove these '
-            'entries.', bad_count=scan.bad_count,
+                '{bad_value}' if scan.bad_values[0][1] else 'none') + '. ' +
+            effect + ', so such values can make it answer too low. Correct '
+            'or remove these entries.', bad_count=scan.bad_count,
             bad_dn=scan.bad_values[0][0], bad_value=scan.bad_values[0][1],
             bad_dns=[dn for dn, _ in scan.bad_values],
             attribute=repo.kind.attribute, container=repo.container,
-            cs_cfg=fields['cs_cfg'])
+            cs_cfg=fields['cs_cfg'], pki_version=fields['pki_version'])
 
 
 @registry
@@ -125,6 +341,7 @@ class VLVIndexCheck(RangeCheck):
     def check_repository(self, database, repo, fields, deadline):
         if repo.vlv_name is None:
             return                  # Dogtag's key lookup never had an index
+        repo = range_in_use(repo, fields) or repo
         try:
             yield from self.check_index(database, repo, fields, deadline)
         except DirectoryError as e:
@@ -137,19 +354,21 @@ class VLVIndexCheck(RangeCheck):
 
     @staticmethod
     def severities(database):
-        """(missing, faulty) severities by what the index means to this PKI."""
+        """(missing, faulty, unbuilt) severities by what the index means to
+        this PKI. Up to 11.5 389-DS treats an unbuilt index exactly like a
+        missing one (vlvSearch_findenabled), so both are errors."""
         version = database.pki_version
         if not uses_sorted_search(version):
-            return constants.ERROR, constants.ERROR     # it finds the number
+            return constants.ERROR, constants.ERROR, constants.ERROR
         if tuple(version) >= (11, 7):
-            return constants.SUCCESS, constants.WARNING  # not set up by default
-        return constants.WARNING, constants.WARNING      # listings only
+            return constants.SUCCESS, constants.WARNING, constants.SUCCESS
+        return constants.WARNING, constants.WARNING, constants.SUCCESS
 
     def check_index(self, database, repo, fields, deadline):
         name = repo.vlv_name
         fields = dict(fields, index=name, repository=repo.key,
                       backend=repo.subsystem.database)
-        missing, faulty = self.severities(database)
+        missing, faulty, unbuilt = self.severities(database)
         role = ('Dogtag finds the last number of this range with it at '
                 'start-up' if not uses_sorted_search(database.pki_version)
                 else 'PKI {pki_version} uses it only to list records')
@@ -172,7 +391,8 @@ class VLVIndexCheck(RangeCheck):
             return
         wrong = definition.mismatches(repo)
         if wrong:
-            fields.update(mismatches=wrong, fix=fixes.vlv_edit(repo, database))
+            fields.update(mismatches=wrong, fix=fixes.vlv_edit(
+                repo, database, definition.mismatched_attributes(repo)))
             yield self.result(
                 faulty, name,
                 'The VLV index {index} does not match Dogtag\'s query, so '
@@ -192,27 +412,34 @@ class VLVIndexCheck(RangeCheck):
                     **fields)
                 return
             fields['fix'] = fixes.vlv_reindex(repo, database)
-            yield self.result(
-                constants.WARNING if faulty == constants.ERROR else
-                constants.SUCCESS, name,
-                'The VLV index {index} is defined but not built '
-                '(vlvEnabled: 0): 389-DS answers with an in-memory sort of '
-                'all {records} records, correct but slow, and after the next '
-                'restart it may trust a partial index file. Fix: {fix}.',
-                **fields)
+            if unbuilt == constants.ERROR:
+                msg = ('The VLV index {index} is defined but not built '
+                       '(vlvEnabled: 0), and 389-DS treats an unbuilt index '
+                       'as a missing one: Dogtag\'s start-up lookup sorts '
+                       'all {records} records in memory, which fails for '
+                       'Dogtag\'s own bind once they outnumber its '
+                       'look-through limit; Dogtag then starts again at the '
+                       'range\'s begin. Fix: {fix}.')
+            else:
+                msg = ('The VLV index {index} is defined but not built '
+                       '(vlvEnabled: 0); PKI {pki_version} uses it only to '
+                       'list records, which 389-DS then sorts in memory. '
+                       'Fix: {fix}.')
+            yield self.result(unbuilt, name, msg, **fields)
             return
         indexed = self.context.directory().vlv_count(
             repo.container, definition.filter, repo.kind.attribute)
+        before = scan.vlv_count_before
         fields['indexed'] = indexed
+        if before is not None and before != indexed:
+            fields['indexed_before_scan'] = before
         if not scan.complete:
-            yield self.result(
-                constants.WARNING, name,
-                'The VLV index {index} holds {indexed} records; the full '
-                'scan of {container} stopped after {records} matching '
-                'records when the time budget ran out, so completeness is '
-                'not proven. Raise timeout in the [default] section of the '
-                'healthcheck configuration and run again.', **fields)
-        elif indexed != scan.matching:
+            yield self.unproven(database, repo, fields)
+            return
+        # Records added or removed while we scanned move the count between
+        # the two readings; an index that misses records stays outside.
+        low, high = sorted((indexed, indexed if before is None else before))
+        if not low <= scan.matching <= high:
             fields['fix'] = fixes.vlv_reindex(repo, database)
             yield self.result(
                 faulty, name,
@@ -220,7 +447,46 @@ class VLVIndexCheck(RangeCheck):
                 'records, but {records} records of {container} match its '
                 'filter. ' + role + '. Fix: {fix}.', **fields)
         else:
+            fields['proof'] = PROOF_SCAN
             yield self.result(
                 constants.SUCCESS, name,
                 'The VLV index {index} is defined as Dogtag expects, built, '
                 'and holds all {records} matching records.', **fields)
+
+    def unproven(self, database, repo, fields):
+        """The scan did not finish: prove instead that a VLV lookup through
+        the index finds the last number the equality index knows."""
+        directory = self.context.directory()
+        answer = vlv_lookup(directory, repo)
+        remaining = max(1, self.context.settings.timeout)
+        found = truth.probe(directory, repo, answer.last, remaining)
+        fields['vlv_last'] = str(answer.last)
+        if not found.truncated and not found.found:
+            fields['proof'] = PROOF_PROBE
+            return self.result(
+                constants.SUCCESS, repo.vlv_name,
+                'The VLV index {index} holds {indexed} records and its top '
+                'is current: a lookup through it answers {vlv_last} '
+                '(decimal), and the {attribute} equality index holds no '
+                'record of the range above that. Proof: {proof}; the '
+                'index-free count of {container} did not finish within the '
+                'time budget, so completeness below the top is not given.',
+                attribute=repo.kind.attribute, **fields)
+        if found.found:
+            first, first_dn = found.numbers[0]
+            fields.update(first_missing=str(first), first_missing_dn=first_dn,
+                          fix=fixes.vlv_reindex(repo, database))
+            return self.result(
+                self.severities(database)[1], repo.vlv_name,
+                'The VLV index {index} is incomplete: a lookup through it '
+                'answers {vlv_last} (decimal), but {first_missing_dn} holds '
+                '{first_missing}, above it in the range (found through the '
+                '{attribute} equality index). Fix: {fix}.',
+                attribute=repo.kind.attribute, **fields)
+        return self.result(
+            constants.WARNING, repo.vlv_name,
+            'The VLV index {index} holds {indexed} records; the full scan of '
+            '{container} stopped after {records} matching records when the '
+            'time budget ran out, so completeness is not proven. Raise '
+            'timeout in the [default] section of the healthcheck '
+            'configuration and run again.', **fields)

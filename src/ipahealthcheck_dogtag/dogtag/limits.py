@@ -1,0 +1,176 @@
+"""Would Dogtag's own search succeed under the limits of Dogtag's own bind?
+
+We read the directory as root, whom 389-DS exempts from its look-through
+limit; Dogtag binds as its database user (`pkidbuser`), to whom every limit
+applies. So the lookup we repeat can succeed where Dogtag's fails.
+
+389-DS (389ds/389-ds-base ldap/servers/slapd/back-ldbm/ldbm_search.c,
+`compute_lookthrough_limit`, `compute_allids_limit`; the same in 1.3.x):
+- a search that must sort its candidates in memory gives up with error 11
+  (adminLimitExceeded) once it has looked through more entries than the
+  look-through limit: the bind entry's `nsLookThroughLimit`, else
+  `nsslapd-lookthroughlimit` of `cn=config,cn=ldbm database,...`; for a
+  paged search `nsPagedLookThroughLimit`, else a non-zero
+  `nsslapd-pagedlookthroughlimit`, else the plain one. Root has no limit.
+- an index key with more entries than the ID-list scan limit reads as
+  "all IDs" (`nsIDListScanLimit`, else `nsslapd-idlistscanlimit`; paged:
+  `nsPagedIDListScanLimit`, else a non-zero
+  `nsslapd-pagedidlistscanlimit`), and `sort_candidates` (sort.c) refuses
+  to sort such a list: error 53, for root as well.
+- a VLV request is served by an index only if a vlvSearch matches it AND
+  its index is built (`vlvSearch_findenabled`, vlv_srch.c): an unbuilt
+  index is exactly a missing one, and the request sorts in memory.
+
+What Dogtag then does (dogtagpki/pki):
+- up to 11.5 `LDAPVirtualList.getJumpToPage` swallows the failure, the list
+  size stays 0 and `getLastSerialNumberInRange` logs "index may be empty"
+  and answers begin - 1 (v11.5.0 CertificateRepository, RequestRepository,
+  KeyRepository; the same in v10.5.0): it starts again at the range's
+  begin, over numbers already used.
+- from 11.6 the sorted paged search throws ("RecordPagedList: Error to get
+  a new page") and the subsystem does not start: dogtagpki/pki#5171 (error
+  53 above nsslapd-idlistscanlimit). #5133 is the same start-up failure
+  (a null first record) under `pkidbuser`'s `nsPagedSizeLimit`, which
+  pkispawn set to 20000 from 11.4 to 11.8 and to -1 from 11.9 (PR #5193,
+  base/server/python/pki/server/deployment/__init__.py). 389-DS applies
+  the paged size limit to each page (ldbm_search.c) and Dogtag's page holds
+  at most 500 entries (LDAPSession.MAX_PAGED_SEARCH_SIZE), so we report it
+  only when the limit is below the page Dogtag asks for.
+"""
+
+from ipahealthcheck_dogtag.dogtag.repositories import normalize_dn
+
+PAGE = 500                      # LDAPSession.MAX_PAGED_SEARCH_SIZE
+LDBM_CONFIG = 'cn=config,cn=ldbm database,cn=plugins,cn=config'
+USER_LIMITS = ('nsLookThroughLimit', 'nsPagedLookThroughLimit',
+               'nsIDListScanLimit', 'nsPagedIDListScanLimit',
+               'nsSizeLimit', 'nsPagedSizeLimit')
+
+
+def _int(attrs, name):
+    values = attrs.get(name.lower()) if attrs else None
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None
+
+
+def bind_dn(database, subsystem):
+    """The DN Dogtag binds as: BasicAuth's bindDN, else its database user
+    (`internaldb.dbuser`, else IPA's `uid=pkidbuser,ou=people,<CA base>`,
+    to which the subsystem certificate maps)."""
+    authtype = (subsystem.get('internaldb.ldapauth.authtype') or '').strip()
+    if authtype == 'BasicAuth' and subsystem.get('internaldb.ldapauth.bindDN'):
+        return subsystem.get('internaldb.ldapauth.bindDN').strip()
+    dbuser = subsystem.get('internaldb.dbuser')
+    if dbuser:
+        return dbuser.strip()
+    ca = database.subsystem('ca') or subsystem
+    return 'uid=pkidbuser,ou=people,%s' % ca.basedn
+
+
+class Limits:
+    """The limits that apply to Dogtag's bind; -1 means none."""
+
+    def __init__(self, dn, root, user, ldbm, config=None):
+        self.dn = dn
+        self.root = root
+        self.user_found = user is not None
+
+        def pick(user_attr, ldbm_attr, default):
+            value = _int(user, user_attr)
+            if value is None:
+                value = _int(ldbm, ldbm_attr)
+            return default if value is None else value
+
+        self.lookthrough = pick('nsLookThroughLimit',
+                                'nsslapd-lookthroughlimit', 5000)
+        self.allids = pick('nsIDListScanLimit', 'nsslapd-idlistscanlimit',
+                           4000)
+        paged = _int(user, 'nsPagedLookThroughLimit')
+        if paged is None:
+            paged = _int(ldbm, 'nsslapd-pagedlookthroughlimit') or None
+        self.paged_lookthrough = self.lookthrough if paged is None else paged
+        paged = _int(user, 'nsPagedIDListScanLimit')
+        if paged is None:
+            paged = _int(ldbm, 'nsslapd-pagedidlistscanlimit') or None
+        self.paged_allids = self.allids if paged is None else paged
+        # Paged size limit: nsPagedSizeLimit, else a non-zero
+        # nsslapd-pagedsizelimit, else the plain size limit (389-DS
+        # compute_limits, ldap/servers/slapd/opshared.c).
+        size = _int(user, 'nsPagedSizeLimit')
+        if size is None:
+            size = _int(config, 'nsslapd-pagedsizelimit') or None
+        if size is None:
+            size = _int(user, 'nsSizeLimit')
+        if size is None:
+            size = _int(config, 'nsslapd-sizelimit')
+        self.paged_size = size
+
+    def fields(self, sorted_search):
+        """The limits that govern the lookup of this PKI version."""
+        if sorted_search:
+            lookthrough, allids = self.paged_lookthrough, self.paged_allids
+        else:
+            lookthrough, allids = self.lookthrough, self.allids
+        return {'dogtag_bind': self.dn,
+                'lookthrough_limit': None if self.root else lookthrough,
+                'idlistscan_limit': allids}
+
+
+def read_limits(directory, database, subsystem):
+    dn = bind_dn(database, subsystem)
+    config = directory.entry('cn=config', [
+        'nsslapd-rootdn', 'nsslapd-sizelimit', 'nsslapd-pagedsizelimit']) or {}
+    rootdn = (config.get('nsslapd-rootdn') or [b'cn=Directory Manager'])[0]
+    root = normalize_dn(dn) == normalize_dn(rootdn.decode('utf-8',
+                                                          'replace'))
+    user = None if root else directory.entry(dn, list(USER_LIMITS))
+    ldbm = directory.entry(LDBM_CONFIG, [
+        'nsslapd-lookthroughlimit', 'nsslapd-pagedlookthroughlimit',
+        'nsslapd-idlistscanlimit', 'nsslapd-pagedidlistscanlimit'])
+    return Limits(dn, root, user, ldbm, config)
+
+
+def _over(count, limit):
+    return limit is not None and limit >= 0 and count > limit
+
+
+class Verdict:
+    """Why Dogtag's own search fails, or None."""
+
+    def __init__(self, reason, limit_name, limit, candidates):
+        self.reason = reason
+        self.limit_name = limit_name
+        self.limit = limit
+        self.candidates = candidates
+
+
+def judge(limits, sorted_search, indexed, candidates, children):
+    """Does Dogtag's lookup fail under `limits`?
+
+    `candidates` is a lower bound of the entries 389-DS must look through
+    (records that match Dogtag's filter, up to the range's end for the
+    sorted search); `children` the records of the container. `indexed`:
+    the VLV request is served by a built, matching VLV index.
+    """
+    if not sorted_search:
+        if indexed or limits.root:
+            return None
+        if _over(candidates, limits.lookthrough):
+            return Verdict('lookthrough', 'look-through limit',
+                           limits.lookthrough, candidates)
+        return None
+    if _over(candidates, limits.paged_allids) and \
+            _over(children, limits.paged_allids):
+        return Verdict('idlistscan', 'ID-list scan limit',
+                       limits.paged_allids, candidates)
+    if limits.root:
+        return None
+    if _over(candidates, limits.paged_lookthrough):
+        return Verdict('lookthrough', 'paged look-through limit',
+                       limits.paged_lookthrough, candidates)
+    if _over(min(candidates, PAGE), limits.paged_size):
+        return Verdict('pagedsize', 'paged size limit (nsPagedSizeLimit)',
+                       limits.paged_size, candidates)
+    return None
