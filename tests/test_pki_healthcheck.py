@@ -99,8 +99,8 @@ def test_pki_healthcheck_finds_the_instance_by_its_name(scenario, tmp_path):
     assert certs['kw']['pki_version'] == '11.5.0'
 
 
-def test_pki_healthcheck_names_an_instance_that_is_not_there(scenario,
-                                                              tmp_path):
+def test_pki_healthcheck_names_an_instance_that_is_not_there(
+        scenario, tmp_path):
     scenario.build(certs=range(1, 3), ca_requests=range(1, 3), kra=False)
     conf = tmp_path / 'healthcheck.conf'
     write_conf(conf, scenario, 'pki-nothere')

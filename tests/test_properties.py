@@ -157,8 +157,8 @@ def test_fix_values_are_one_word_or_refused(value):
             checked = check(value)
         except fixes.Unsafe:
             continue
-        assert shlex.split(fixes.command('echo', checked)) == ['echo',
-                                                                value]
+        assert shlex.split(fixes.command('echo', checked)) == \
+            ['echo', value]
 
 
 @everywhere

@@ -143,8 +143,8 @@ def refusable(build):
 
 def refusal(unsafe):
     return ('no command is given because %s %s (see the fields of this '
-            'result); check that value by hand first' % (unsafe.what,
-                                                        unsafe.why))
+            'result); check that value by hand first'
+            % (unsafe.what, unsafe.why))
 
 
 # -- the commands ------------------------------------------------------------

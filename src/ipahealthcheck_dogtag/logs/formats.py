@@ -85,8 +85,8 @@ class DogtagDebug11(Format):
                         r'(.*)')
 
     def parse(self, m):
-        return _iso(m.group(1)), m.group(3), '[%s] %s' % (m.group(2),
-                                                           m.group(4))
+        return (_iso(m.group(1)), m.group(3),
+                '[%s] %s' % (m.group(2), m.group(4)))
 
 
 class DogtagDebug10(Format):
