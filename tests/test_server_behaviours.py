@@ -103,6 +103,13 @@ import time
 time.sleep(max(0.0, deadline - time.monotonic()) + 0.1)
 '''
 
+# Slower still: the next entry comes after the check's time limit for all
+# reads (0.85 x timeout), still before ipa-healthcheck's alarm.
+PAST_LIMIT = '''
+import time
+time.sleep(max(0.0, directory.deadline - time.monotonic()) + 0.05)
+'''
+
 
 class Silent:
     """A socket that accepts every connection and never says a word."""
@@ -296,7 +303,8 @@ def restarted_mid_scan(box, timeout):
 
 
 def non_root_caller(box, timeout):
-    # The socket is reachable; 389-DS maps only root to Directory Manager.
+    """The socket is reachable; 389-DS maps only root to Directory Manager,
+    and refuses EXTERNAL to other callers (it asks for TLS)."""
     opened = [box.ds.root, os.path.dirname(box.ds.socket_path)]
     modes = [os.stat(p).st_mode for p in opened]
     for path in opened:
@@ -306,6 +314,32 @@ def non_root_caller(box, timeout):
     finally:
         for path, mode in zip(opened, modes):
             os.chmod(path, mode)
+
+
+def mapped_non_root_caller(box, timeout):
+    """With nsslapd-ldapimaptoentries (389-DS cn=config, 2.3) the caller's
+    uid maps to an entry of its own: the bind works, but that identity sees
+    no cn=config, and the checks would read an empty picture."""
+    import ldap
+    people = 'ou=people,%s' % box.tree.base
+    dn = 'uid=nobody,%s' % people
+    conn = box.ds.connect()
+    try:
+        conn.add_s(dn, [
+            ('objectClass', [b'top', b'account', b'posixAccount']),
+            ('uid', [b'nobody']), ('cn', [b'nobody']),
+            ('uidNumber', [b'65534']), ('gidNumber', [b'65534']),
+            ('homeDirectory', [b'/nonexistent'])])
+        conn.modify_s('cn=config', [
+            (ldap.MOD_REPLACE, 'nsslapd-ldapimaptoentries', b'on'),
+            (ldap.MOD_REPLACE, 'nsslapd-ldapientrysearchbase',
+             people.encode())])
+        return non_root_caller(box, timeout)
+    finally:
+        conn.modify_s('cn=config', [
+            (ldap.MOD_REPLACE, 'nsslapd-ldapimaptoentries', b'off')])
+        conn.delete_s(dn)
+        conn.unbind_s()
 
 
 ALL_LDAP = 'every check'
@@ -319,6 +353,7 @@ CASES = [
     (killed_mid_scan, 3, 'unreachable', 'from LastNumberCheck on'),
     (restarted_mid_scan, 3, 'unreachable', 'from LastNumberCheck on'),
     (non_root_caller, 2, 'refused', ALL_LDAP),
+    (mapped_non_root_caller, 2, 'refused', ALL_LDAP),
 ]
 
 
@@ -368,6 +403,10 @@ def test_server_behaviour(box, behaviour, timeout, failure, reach):
         assert not [r for r in _results(again)
                     if r['kw']['key'] == 'ldap' or
                     r['result'] in ('ERROR', 'CRITICAL')], again.stdout
+    # A server that is down, silent or refuses us is never an index fault
+    # nor a permission problem of cn=config.
+    assert not [r for r in results if r['check'] == 'VLVIndexCheck' and
+                r['kw']['key'] != 'ldap' and r['result'] != 'SUCCESS']
     first = ldap_results[0]
     assert first['result'] == 'ERROR'
     assert first['kw']['failure'] == failure, first
@@ -376,6 +415,9 @@ def test_server_behaviour(box, behaviour, timeout, failure, reach):
     assert first['kw']['uri'] in text and 'key = ldap' in text
     if failure == 'refused':
         assert 'Run the check as root' in text
+    if behaviour is mapped_non_root_caller:
+        assert first['kw']['error'] == 'bound as dn: uid=nobody,ou=people,' \
+            '%s, which cannot read cn=config' % box.tree.base
 
 
 def test_silent_socket_at_the_default_timeout(box):
@@ -432,3 +474,20 @@ def test_a_scan_cut_short_leaves_the_directory_usable(box):
     assert not [line for line in log.splitlines()
                 if 'SRCH base="%s"' % box.tree.ca_requests in line and
                 'scope=1 filter="(objectClass=*)"' in line]
+
+
+def test_a_check_out_of_time_warns_and_the_next_check_reads(box):
+    """LastNumberCheck has used up its time limit when the scan is cut: it
+    says so (a WARNING: only the budget is at fault), within the alarm, and
+    VLVIndexCheck, with its own limit, reads on a new connection."""
+    done, elapsed = box.run(box.config(3), on_scan=PAST_LIMIT)
+    results = assert_contract(done, elapsed, 3)
+    last = {r['kw']['key']: r for r in results
+            if r['check'] == 'LastNumberCheck'}
+    assert last['ca.certificates']['result'] == 'WARNING'
+    assert last['ldap']['result'] == 'WARNING'
+    assert last['ldap']['kw']['failure'] == 'out_of_time'
+    assert 'raise timeout' in last['ldap']['kw']['advice']
+    vlv = [r for r in results if r['check'] == 'VLVIndexCheck']
+    assert vlv and all(r['kw']['key'] != 'ldap' for r in vlv)
+    assert not [r for r in results if r['result'] == 'ERROR']

@@ -31,6 +31,7 @@ DRAIN_LIMIT = 2.0
 # Why an operation failed, as DirectoryError.reason.
 UNREACHABLE = 'unreachable'     # no connection, or it broke
 SILENT = 'silent'               # no answer in time
+OUT_OF_TIME = 'out_of_time'     # the check's own time limit ran out first
 REFUSED = 'refused'             # the server answered: not allowed
 FAILED = 'failed'               # any other LDAP error
 
@@ -52,7 +53,7 @@ class DirectoryError(Exception):
     def connection(self):
         """True when the server could not be reached or did not answer in
         time: nothing about its content or permissions is known."""
-        return self.reason in (UNREACHABLE, SILENT)
+        return self.reason in (UNREACHABLE, SILENT, OUT_OF_TIME)
 
 
 class OutOfTime(Exception):
@@ -107,9 +108,21 @@ class Directory:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise DirectoryError(
-                what, 'not started: the check\'s time limit had run out '
-                '(raise timeout in the healthcheck configuration)', SILENT)
+                what, 'not started: the check\'s time limit had run out',
+                OUT_OF_TIME)
         return left
+
+    def _silence(self, what, waited):
+        """The error for a wait that ended with no answer: a short wait cut
+        by the check's deadline says more about the budget than the server.
+        """
+        if self.deadline is None:
+            return DirectoryError(what, 'no answer within %.1f s' % waited,
+                                  SILENT)
+        return DirectoryError(
+            what, 'no answer within %.1f s, all that was left of the '
+            'check\'s time limit' % waited,
+            SILENT if waited >= CONCLUSIVE_SILENCE else OUT_OF_TIME)
 
     def _wait(self, conn, msgid, what, **kw):
         try:
@@ -121,8 +134,7 @@ class Directory:
             return conn.result3(msgid, timeout=limit, **kw)
         except ldap.TIMEOUT:
             self._abandon(conn, msgid)
-            raise DirectoryError(what, 'no answer within %.1f s' % limit,
-                                 SILENT)
+            raise self._silence(what, limit)
 
     def _abandon(self, conn, msgid, drain=False):
         """Tell the server to stop the operation; keep the connection only
@@ -168,8 +180,9 @@ class Directory:
         return self._conn
 
     def _bind(self):
-        what = 'connecting to %s' % self.uri
+        what = 'connecting'
         limit = min(CONNECT_LIMIT, self._time_left(what))
+        ends = time.monotonic() + limit
         conn = None
         try:
             conn = ldap.initialize(self.uri)
@@ -181,14 +194,23 @@ class Directory:
             # a server that accepts and stays silent blocks here forever.
             conn.set_option(ldap.OPT_TIMEOUT, limit)
             conn.sasl_interactive_bind_s('', ldap.sasl.external())
+            self._privileged(conn, what, ends)
             return conn
+        except DirectoryError as error:
+            self._failure = error
+            try:
+                conn.unbind_ext()
+            except ldap.LDAPError:
+                pass
+            raise
         except ldap.LDAPError as e:
             error = DirectoryError(what, e)
             if error.reason == SILENT:
                 error = DirectoryError(
                     what, 'connected, but no answer to the bind within '
-                    '%.1f s' % limit, SILENT)
-            if error.reason != SILENT or limit >= CONCLUSIVE_SILENCE:
+                    '%.1f s' % limit, SILENT if limit >= CONCLUSIVE_SILENCE
+                    else OUT_OF_TIME)
+            if error.reason != OUT_OF_TIME:
                 self._failure = error
             if conn is not None:
                 try:
@@ -196,6 +218,24 @@ class Directory:
                 except ldap.LDAPError:
                     pass
             raise error
+
+    @staticmethod
+    def _privileged(conn, what, ends):
+        """Raise unless the bind can read cn=config, as Directory Manager
+        can. Over LDAPI 389-DS may map a non-root caller to an entry of its
+        own (nsslapd-ldapimaptoentries) that sees nothing: every check
+        would then read an empty database and call it healthy."""
+        msgid = conn.search_ext('cn=config', ldap.SCOPE_BASE,
+                                '(objectClass=*)', ['1.1'])
+        try:
+            _, found, _, _ = conn.result3(
+                msgid, timeout=max(0.1, ends - time.monotonic()))
+        except (ldap.NO_SUCH_OBJECT, ldap.INSUFFICIENT_ACCESS):
+            found = []
+        if not found:
+            raise DirectoryError(
+                what, 'bound as %s, which cannot read cn=config'
+                % (conn.whoami_s() or 'anonymous'), REFUSED)
 
     def close(self):
         if self._conn is not None:
@@ -349,8 +389,7 @@ class Directory:
                     if budget is not None and wait >= budget:
                         raise OutOfTime()
                     drain = False       # it does not answer: do not wait
-                    raise DirectoryError(what, 'no answer within %.1f s'
-                                         % wait, SILENT)
+                    raise self._silence(what, wait)
                 except ldap.TIMELIMIT_EXCEEDED as e:
                     done = True     # the server ended the search itself
                     if budget is not None:

@@ -7,7 +7,8 @@ from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
 from ipahealthcheck_dogtag.directory import (
-    FAILED, REFUSED, SILENT, UNREACHABLE, Directory, DirectoryError)
+    FAILED, OUT_OF_TIME, REFUSED, SILENT, UNREACHABLE, Directory,
+    DirectoryError)
 from ipahealthcheck_dogtag.dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag.dogtag.topology import read_topology
 from ipahealthcheck_dogtag.dogtag import bookkeeping, truth, vlv
@@ -48,13 +49,17 @@ ADVICE = {
     REFUSED: 'Run the check as root: over LDAPI 389-DS maps only root to '
              'Directory Manager, and other callers cannot read the CA '
              'database',
+    OUT_OF_TIME: 'The check used up its time limit (85% of timeout) before '
+                 'it could finish reading: raise timeout in the healthcheck '
+                 'configuration',
     FAILED: 'Check the 389-DS errors log',
 }
 LDAP_MSG = ('Cannot read the CA database at {uri} ({what}): {error}. '
-            'Expected the local 389 Directory Server to answer a SASL '
-            'EXTERNAL bind from root. {advice}. While it is down for '
-            'maintenance, "key = ldap" in the [excludes] section of the '
-            'healthcheck configuration silences this result.')
+            'Expected the local 389 Directory Server to answer the reads '
+            'of a SASL EXTERNAL bind as root within the check\'s time '
+            'limit. {advice}. While it is down for maintenance, "key = '
+            'ldap" in the [excludes] section of the healthcheck '
+            'configuration silences this result.')
 
 
 class Context:
@@ -198,9 +203,12 @@ class DogtagCheck(Plugin):
             yield self.ldap_result(database, e)
 
     def ldap_result(self, database, error):
-        """The one `ldap` ERROR every check gives when it cannot read."""
+        """The one `ldap` result every check gives when it cannot read: an
+        ERROR, or a WARNING when only the check's time budget ran out."""
+        level = constants.WARNING if error.reason == OUT_OF_TIME \
+            else constants.ERROR
         return self.result(
-            constants.ERROR, 'ldap', LDAP_MSG, uri=database.ldap_uri,
+            level, 'ldap', LDAP_MSG, uri=database.ldap_uri,
             what=error.what, error=error.error, failure=error.reason,
             advice=ADVICE.get(error.reason, ADVICE[FAILED]))
 
