@@ -491,3 +491,29 @@ def test_a_check_out_of_time_warns_and_the_next_check_reads(box):
     vlv = [r for r in results if r['check'] == 'VLVIndexCheck']
     assert vlv and all(r['kw']['key'] != 'ldap' for r in vlv)
     assert not [r for r in results if r['result'] == 'ERROR']
+
+
+# -- what a real server cannot show root: mocked ----------------------------
+
+@pytest.mark.parametrize('error,blamed', [
+    ('INSUFFICIENT_ACCESS', True), ('SERVER_DOWN', False), ('TIMEOUT', False),
+], ids=['refused', 'down', 'silent'])
+def test_vlv_blame(scenario, mocker, error, blamed):
+    """VLVIndexCheck calls it a cn=config permission problem only when the
+    server refuses. 389-DS never refuses cn=config to Directory Manager, so
+    only a mock can answer "insufficient access"; a lost or silent server
+    is the check's `ldap` result."""
+    import ldap
+    from conftest import by_key
+    from ipahealthcheck_dogtag.directory import DirectoryError
+    from ipahealthcheck_dogtag.dogtag import vlv
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
+    mocker.patch.object(vlv, 'read_definitions', side_effect=DirectoryError(
+        'searching cn=config', getattr(ldap, error)({'desc': error})))
+    results = by_key(scenario.run('VLVIndexCheck'), 'VLVIndexCheck')
+    key = 'allCerts-%s' % scenario.name if blamed else 'ldap'
+    assert set(results) <= {key, 'caAll-%s' % scenario.name}, results
+    assert results[key]['result'] == 'ERROR'
+    text = results[key]['text']
+    assert ('readable by the bind' in text) == blamed
+    assert ('Run the check as root' in text) == blamed
