@@ -82,6 +82,11 @@ def classify(error):
     return FAILED
 
 
+def _seconds(value):
+    """1.5, 0.04: enough digits to show a short wait is not zero."""
+    return '%.1f' % value if value >= 1 else '%.2f' % value
+
+
 def _lower(attrs):
     return {k.lower(): v for k, v in attrs.items()}
 
@@ -117,11 +122,11 @@ class Directory:
         by the check's deadline says more about the budget than the server.
         """
         if self.deadline is None:
-            return DirectoryError(what, 'no answer within %.1f s' % waited,
-                                  SILENT)
+            return DirectoryError(what, 'no answer within %s s'
+                                  % _seconds(waited), SILENT)
         return DirectoryError(
-            what, 'no answer within %.1f s, all that was left of the '
-            'check\'s time limit' % waited,
+            what, 'no answer within %s s, all that was left of the '
+            'check\'s time limit' % _seconds(waited),
             SILENT if waited >= CONCLUSIVE_SILENCE else OUT_OF_TIME)
 
     def _wait(self, conn, msgid, what, **kw):
@@ -208,8 +213,8 @@ class Directory:
             if error.reason == SILENT:
                 error = DirectoryError(
                     what, 'connected, but no answer to the bind within '
-                    '%.1f s' % limit, SILENT if limit >= CONCLUSIVE_SILENCE
-                    else OUT_OF_TIME)
+                    '%s s' % _seconds(limit),
+                    SILENT if limit >= CONCLUSIVE_SILENCE else OUT_OF_TIME)
             if error.reason != OUT_OF_TIME:
                 self._failure = error
             if conn is not None:
