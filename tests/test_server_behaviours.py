@@ -192,12 +192,12 @@ class Sandbox:
         os.chmod(path, 0o644)
         return path
 
-    def run(self, conf, on_scan=None, user=None):
+    def run(self, conf, on_scan=None, user=None, output='json'):
         env = dict(os.environ, PYTHONPATH=self.hook_dir)
         if on_scan:
             env['DOGTAG_TEST_ON_SCAN'] = on_scan
         argv = [os.path.join(BIN, 'dogtag-healthcheck'), '--config', conf,
-                '--output-type', 'json']
+                '--output-type', output]
         if user:
             argv = ['setpriv', '--reuid', user, '--regid', 'nogroup',
                     '--clear-groups'] + argv
@@ -399,7 +399,7 @@ def test_server_behaviour(box, behaviour, timeout, failure, reach):
     if behaviour is restarted_mid_scan:
         # Back after the restart: nothing was lost or written, and the
         # next run reads as before.
-        again, _ = box.run(box.config(timeout))
+        again, _ = box.run(box.config(10))
         assert not [r for r in _results(again)
                     if r['kw']['key'] == 'ldap' or
                     r['result'] in ('ERROR', 'CRITICAL')], again.stdout
@@ -425,6 +425,26 @@ def test_silent_socket_at_the_default_timeout(box):
     done, elapsed = silent(box, 10)
     assert_contract(done, elapsed, 10)
     assert elapsed < 15
+
+
+def test_human_output_of_a_silent_server(box):
+    """The message as ipa-healthcheck prints it: one line per check, the
+    advice in it, no secret from CS.cfg or password.conf."""
+    path = os.path.join(box.dir, 'silent.socket')
+    peer = Silent(path)
+    try:
+        done, elapsed = box.run(box.config(1, uri=path), output='human')
+    finally:
+        peer.close()
+        os.unlink(path)
+    assert elapsed < worst_case(1)
+    lines = done.stdout.splitlines()
+    assert lines, done.stderr
+    assert all(line.startswith('ERROR: dogtag.') and '.ldap: Cannot read '
+               'the CA database' in line and 'key = ldap' in line
+               for line in lines)
+    assert SECRET not in done.stdout + done.stderr
+    assert 'Traceback' not in done.stderr
 
 
 def test_excludes_key_ldap_silences_a_stopped_server(box):
