@@ -13,10 +13,11 @@ from ipahealthcheck_dogtag.dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag.dogtag.topology import read_topology
 from ipahealthcheck_dogtag.dogtag import bookkeeping, truth, vlv
 
-# ipahealthcheck's run_plugin (core/core.py, 0.11 to 0.19) arms
-# signal.alarm(timeout) around each check; when it fires, whatever the
-# check has not yielded yet is lost behind a bare "Request timed out" ERROR
-# with no key. So a check's streamed scans stop at SCAN_SHARE of timeout,
+# ipahealthcheck's run_plugin (core/core.py: 0.11, and the later upstream
+# revision 001e8d9) arms signal.alarm(timeout) around each check; when it fires,
+# whatever the check has not yielded yet is lost behind an ERROR with no
+# key ("Request timed out" in 0.11, "Health check ... cancelled" later).
+# So a check's streamed scans stop at SCAN_SHARE of timeout,
 # every LDAP operation (wait, server time limit, reconnect) has returned by
 # LIMIT_SHARE of it, and the rest is left for building the results: the
 # alarm never fires first, whatever the value of timeout.
