@@ -111,7 +111,11 @@ def test_ldap_server_down(scenario, tmp_path):
     assert {(r['result'], r['kw']['key']) for r in results} == {
         ('ERROR', 'ldap')}
     assert "Can't contact LDAP server" in results[0]['kw']['error']
-    assert 'ipactl start' in results[0]['kw']['msg']
+    assert results[0]['kw']['failure'] == 'unreachable'
+    assert 'ipactl start' in results[0]['text']
+    # The same message from every check, and the way to silence it.
+    assert len({r['text'] for r in results}) == 1
+    assert '"key = ldap" in the [excludes] section' in results[0]['text']
 
 
 def test_no_ldapi_to_be_found(tmp_path):
@@ -178,12 +182,13 @@ def test_probe_proves_a_fault_when_the_budget_runs_out(scenario, ds, mocker):
 
 
 def _clock_jumping_after(calls):
-    """A monotonic() that leaps an hour ahead after a few reads."""
+    """A monotonic() that leaps past the scans' deadline (0.7 x timeout)
+    but not past the reads' limit (0.85 x timeout) after a few reads."""
     start, reads = time.monotonic(), []
 
     def monotonic():
         reads.append(1)
-        return start + (0 if len(reads) <= calls else 3600)
+        return start + (0 if len(reads) <= calls else 7.5)
     return monotonic
 
 
@@ -194,9 +199,11 @@ def test_ldap_error_during_the_scan(scenario, mocker):
                         side_effect=directory_module.DirectoryError(
                             'scanning x', error))
     results = by_key(scenario.run(LAST), LAST)
-    assert results['ca.certificates']['result'] == 'ERROR'
-    assert results['ca.certificates']['kw']['error'] == \
-        "Can't contact LDAP server"
+    # A lost server is the check's one `ldap` result, not a repository's.
+    assert set(results) == {'ldap'}
+    assert results['ldap']['result'] == 'ERROR'
+    assert results['ldap']['kw']['error'] == "Can't contact LDAP server"
+    assert results['ldap']['kw']['what'] == 'scanning x'
 
 
 @pytest.mark.parametrize('value,answer', [('', '0'), ('abc', '0'),
@@ -217,16 +224,19 @@ def test_malformed_number_in_dogtags_window(scenario, mocker, value, answer):
 
 
 def test_server_that_stops_answering(scenario, mocker):
-    """Every check turns an LDAP time-out into a result."""
+    """A server that binds, then never answers a read: one `ldap` result
+    per check, found once (the connect's own read) and remembered."""
     scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
     config = scenario.config()
-    mocker.patch.object(ldap.ldapobject.SimpleLDAPObject, 'result3',
-                        side_effect=ldap.TIMEOUT)
+    waits = mocker.patch.object(ldap.ldapobject.SimpleLDAPObject, 'result3',
+                                side_effect=ldap.TIMEOUT)
     results = run_checks(config)
-    # Every check that reads the directory says so; RangeConfigCheck reads
-    # only CS.cfg, LogCheck only the debug logs.
-    erroring = {r['check'] for r in results if r['result'] == 'ERROR'}
-    assert erroring == {p.__name__ for p in registry.plugins} - {
-        'RangeConfigCheck', 'LogCheck'}
-    assert all('no answer within 7.5 s' in r['kw']['error']
-               for r in results if 'error' in r['kw'])
+    # Every check that reads the directory gives the one `ldap` result;
+    # LogCheck reads only the debug logs.
+    reading = [p.__name__ for p in registry.plugins if p.requires_directory]
+    failed = [r for r in results if r['kw']['key'] == 'ldap']
+    assert [r['check'] for r in failed] == reading
+    assert all(r['result'] == 'ERROR' and r['kw']['failure'] == 'silent'
+               for r in failed)
+    assert 'no answer to the bind within' in failed[0]['kw']['error']
+    assert waits.call_count == 1

@@ -14,16 +14,46 @@ from ldap.controls.libldap import SimplePagedResultsControl
 from ldap.controls.sss import SSSRequestControl
 from ldap.controls.vlv import VLVRequestControl, VLVResponseControl
 
-CONNECT_TIMEOUT = 5
+# Seconds the connect and the SASL bind may take together, whatever the
+# time budget: a healthy LDAPI bind takes milliseconds, and a server that
+# accepts the connection but never answers (hung, or stopped with SIGSTOP)
+# must cost this once per run, not forever.
+CONNECT_LIMIT = 5.0
+# A bind that got no answer within at least this long is remembered as a
+# failure for the run; a shorter wait, cut by the check's own deadline,
+# proves nothing about the server.
+CONCLUSIVE_SILENCE = 0.5
+# With no deadline at all (timeout = 0), the longest wait for any answer.
+SILENCE_LIMIT = 300.0
+# The longest wait for a connection to be clean again after an ABANDON.
+DRAIN_LIMIT = 2.0
+
+# Why an operation failed, as DirectoryError.reason.
+UNREACHABLE = 'unreachable'     # no connection, or it broke
+SILENT = 'silent'               # no answer in time
+OUT_OF_TIME = 'out_of_time'     # the check's own time limit ran out first
+REFUSED = 'refused'             # the server answered: not allowed
+FAILED = 'failed'               # any other LDAP error
+
+_REFUSALS = (ldap.INSUFFICIENT_ACCESS, ldap.INAPPROPRIATE_AUTH,
+             ldap.INVALID_CREDENTIALS, ldap.STRONG_AUTH_REQUIRED,
+             ldap.AUTH_UNKNOWN)
 
 
 class DirectoryError(Exception):
-    """An LDAP failure, with the operation that met it."""
+    """An LDAP failure, with the operation that met it and why."""
 
-    def __init__(self, what, error):
+    def __init__(self, what, error, reason=None):
         self.what = what
         self.error = describe(error)
+        self.reason = reason or classify(error)
         super().__init__('%s: %s' % (what, self.error))
+
+    @property
+    def connection(self):
+        """True when the server could not be reached or did not answer in
+        time: nothing about its content or permissions is known."""
+        return self.reason in (UNREACHABLE, SILENT, OUT_OF_TIME)
 
 
 class OutOfTime(Exception):
@@ -42,62 +72,207 @@ def describe(error):
     return str(error) or error.__class__.__name__
 
 
+def classify(error):
+    if isinstance(error, (ldap.SERVER_DOWN, ldap.CONNECT_ERROR)):
+        return UNREACHABLE
+    if isinstance(error, (ldap.TIMEOUT, ldap.TIMELIMIT_EXCEEDED)):
+        return SILENT
+    if isinstance(error, _REFUSALS):
+        return REFUSED
+    return FAILED
+
+
+def _seconds(value):
+    """1.5, 0.04: enough digits to show a short wait is not zero."""
+    return '%.1f' % value if value >= 1 else '%.2f' % value
+
+
 def _lower(attrs):
     return {k.lower(): v for k, v in attrs.items()}
 
 
 class Directory:
-    def __init__(self, uri, op_timeout=None):
+    """Reads over one connection, made on first use and remade after any
+    operation that leaves it in doubt (cut short, timed out, broken).
+
+    `deadline` (a time.monotonic() value, or None) is when every operation
+    must have returned: no wait, server time limit or reconnect goes past
+    it, and nothing starts after it.
+    """
+
+    def __init__(self, uri, deadline=None):
         self.uri = uri
-        # Seconds one operation may take (None: no limit), so that a slow
-        # server becomes a result rather than the framework's bare alarm.
-        self.op_timeout = op_timeout
+        self.deadline = deadline
         self._conn = None
+        self._failure = None        # a connect failure, kept for the run
+
+    def _time_left(self, what):
+        """Seconds an operation may wait now; raises when none are left."""
+        if self.deadline is None:
+            return SILENCE_LIMIT
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise DirectoryError(
+                what, 'not started: the check\'s time limit had run out',
+                OUT_OF_TIME)
+        return left
+
+    def _silence(self, what, waited):
+        """The error for a wait that ended with no answer: a short wait cut
+        by the check's deadline says more about the budget than the server.
+        """
+        if self.deadline is None:
+            return DirectoryError(what, 'no answer within %s s'
+                                  % _seconds(waited), SILENT)
+        return DirectoryError(
+            what, 'no answer within %s s, all that was left of the '
+            'check\'s time limit' % _seconds(waited),
+            SILENT if waited >= CONCLUSIVE_SILENCE else OUT_OF_TIME)
 
     def _wait(self, conn, msgid, what, **kw):
         try:
-            return conn.result3(msgid, timeout=self.op_timeout or -1, **kw)
+            limit = self._time_left(what)
+        except DirectoryError:
+            self._abandon(conn, msgid)
+            raise
+        try:
+            return conn.result3(msgid, timeout=limit, **kw)
         except ldap.TIMEOUT:
+            self._abandon(conn, msgid)
+            raise self._silence(what, limit)
+
+    def _abandon(self, conn, msgid, drain=False):
+        """Tell the server to stop the operation; keep the connection only
+        if it is proven clean.
+
+        Answers already sent are still on their way, and a server blocked
+        writing them to a reader that stopped reading never gets to the
+        ABANDON: it gives up with "failed to flush" when the socket closes.
+        So with `drain` the unread answers are read and dropped (libldap
+        discards those of an abandoned operation) until the answer to a
+        cheap read proves the server has moved on; failing that, or without
+        `drain` (a server that did not answer at all), the connection is
+        dropped and the next read makes a new one.
+        """
+        try:
+            conn.abandon(msgid)
+            if drain and conn is self._conn:
+                limit = min(DRAIN_LIMIT, self._time_left('draining'))
+                marker = conn.search_ext('', ldap.SCOPE_BASE,
+                                         '(objectClass=*)', ['1.1'])
+                conn.result3(marker, timeout=limit)
+                return
+        except (ldap.LDAPError, DirectoryError):
+            pass
+        if conn is self._conn:
+            self.close()
+        else:
             try:
-                conn.abandon(msgid)
+                conn.unbind_ext()
             except ldap.LDAPError:
                 pass
-            raise DirectoryError(what, 'no answer within %s s; raise timeout '
-                                 'in the healthcheck configuration'
-                                 % self.op_timeout)
+
+    def _broken(self, error):
+        """After an LDAP error: drop a connection that may be dead."""
+        if classify(error) in (UNREACHABLE, SILENT):
+            self.close()
 
     def connect(self):
+        if self._failure is not None:
+            raise self._failure
         if self._conn is None:
-            try:
-                conn = ldap.initialize(self.uri)
-                conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
-                conn.set_option(ldap.OPT_REFERRALS, 0)
-                conn.set_option(ldap.OPT_NETWORK_TIMEOUT, CONNECT_TIMEOUT)
-                conn.sasl_interactive_bind_s('', ldap.sasl.external())
-            except ldap.LDAPError as e:
-                raise DirectoryError('connecting to %s' % self.uri, e)
-            self._conn = conn
+            self._conn = self._bind()
         return self._conn
+
+    def _bind(self):
+        what = 'connecting'
+        limit = min(CONNECT_LIMIT, self._time_left(what))
+        ends = time.monotonic() + limit
+        conn = None
+        try:
+            conn = ldap.initialize(self.uri)
+            conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+            conn.set_option(ldap.OPT_REFERRALS, 0)
+            conn.set_option(ldap.OPT_NETWORK_TIMEOUT, limit)
+            # libldap's default wait for any answer, which the synchronous
+            # SASL bind obeys (it has no time limit of its own): without it
+            # a server that accepts and stays silent blocks here forever.
+            conn.set_option(ldap.OPT_TIMEOUT, limit)
+            conn.sasl_interactive_bind_s('', ldap.sasl.external())
+            self._privileged(conn, what, ends)
+            return conn
+        except DirectoryError as error:
+            self._failure = error
+            try:
+                conn.unbind_ext()
+            except ldap.LDAPError:
+                pass
+            raise
+        except ldap.LDAPError as e:
+            error = DirectoryError(what, e)
+            if error.reason == SILENT:
+                error = DirectoryError(
+                    what, 'connected, but no answer to the bind within '
+                    '%s s' % _seconds(limit),
+                    SILENT if limit >= CONCLUSIVE_SILENCE else OUT_OF_TIME)
+            if error.reason != OUT_OF_TIME:
+                self._failure = error
+            if conn is not None:
+                try:
+                    conn.unbind_ext()
+                except ldap.LDAPError:
+                    pass
+            raise error
+
+    @staticmethod
+    def _privileged(conn, what, ends):
+        """Raise unless the bind can read cn=config, as Directory Manager
+        can. Over LDAPI 389-DS may map a non-root caller to an entry of its
+        own (nsslapd-ldapimaptoentries) that sees nothing: every check
+        would then read an empty database and call it healthy."""
+        msgid = conn.search_ext('cn=config', ldap.SCOPE_BASE,
+                                '(objectClass=*)', ['1.1'])
+        try:
+            _, found, _, _ = conn.result3(
+                msgid, timeout=max(0.1, ends - time.monotonic()))
+        except (ldap.NO_SUCH_OBJECT, ldap.INSUFFICIENT_ACCESS):
+            found = []
+        if not found:
+            raise DirectoryError(
+                what, 'bound as %s, which cannot read cn=config'
+                % (conn.whoami_s() or 'anonymous'), REFUSED)
 
     def close(self):
         if self._conn is not None:
             try:
-                self._conn.unbind_s()
+                self._conn.unbind_ext()
             except ldap.LDAPError:
                 pass
             self._conn = None
+
+    def _server_limit(self, requested, what):
+        """The server-side time limit (whole seconds, -1 for none) that fits
+        in what is left of the deadline."""
+        if self.deadline is None:
+            return requested
+        left = int(self._time_left(what))
+        if requested is None or requested < 0:
+            return max(1, left)
+        return max(1, min(int(requested), left))
 
     def _search(self, what, base, scope, filterstr, attrs, controls=None,
                 sizelimit=0, timelimit=-1):
         conn = self.connect()
         try:
-            msgid = conn.search_ext(base, scope, filterstr, attrs,
-                                    serverctrls=controls,
-                                    sizelimit=sizelimit, timeout=timelimit)
+            msgid = conn.search_ext(
+                base, scope, filterstr, attrs, serverctrls=controls,
+                sizelimit=sizelimit,
+                timeout=self._server_limit(timelimit, what))
             _, data, _, ctrls = self._wait(conn, msgid, what)
         except ldap.NO_SUCH_OBJECT:
             return [], []
         except ldap.LDAPError as e:
+            self._broken(e)
             raise DirectoryError(what, e)
         return [(dn, _lower(a)) for dn, a in data if dn], ctrls
 
@@ -114,14 +289,16 @@ class Directory:
         With a size limit the entries the server sent before it stopped
         are returned and `truncated` is True.
         """
+        what = 'searching %s for %s' % (base, filterstr)
         conn = self.connect()
         found, truncated = [], False
+        msgid = None
         try:
-            msgid = conn.search_ext(base, scope, filterstr, attrs,
-                                    sizelimit=sizelimit, timeout=timelimit)
+            msgid = conn.search_ext(
+                base, scope, filterstr, attrs, sizelimit=sizelimit,
+                timeout=self._server_limit(timelimit, what))
             while True:
-                rtype, data, _, _ = self._wait(
-                    conn, msgid, 'searching %s' % base, all=0)
+                rtype, data, _, _ = self._wait(conn, msgid, what, all=0)
                 if rtype == ldap.RES_SEARCH_RESULT:
                     break
                 found.extend((dn, _lower(a)) for dn, a in data if dn)
@@ -130,7 +307,8 @@ class Directory:
         except ldap.NO_SUCH_OBJECT:
             pass
         except ldap.LDAPError as e:
-            raise DirectoryError('searching %s for %s' % (base, filterstr), e)
+            self._broken(e)
+            raise DirectoryError(what, e)
         return found, truncated
 
     def vlv_window(self, base, filterstr, attribute, target, before):
@@ -183,33 +361,52 @@ class Directory:
                scope=ldap.SCOPE_ONELEVEL):
         """Yield (dn, attrs) one at a time; memory does not grow with size.
 
-        Raises OutOfTime (after abandoning the search) at `deadline`, a
-        time.monotonic() value.
+        Raises OutOfTime at `deadline`, a time.monotonic() value; a search
+        is never started after it, and one cut short is abandoned and its
+        connection dropped, so the next read starts on a clean one.
         """
+        what = 'scanning %s' % base
+        if deadline is not None and time.monotonic() >= deadline:
+            raise OutOfTime()
         conn = self.connect()
         try:
-            msgid = conn.search_ext(base, scope, filterstr, attrs)
+            msgid = conn.search_ext(base, scope, filterstr, attrs,
+                                    timeout=self._server_limit(-1, what))
         except ldap.LDAPError as e:
-            raise DirectoryError('scanning %s' % base, e)
+            self._broken(e)
+            raise DirectoryError(what, e)
         done = False
+        drain = True
         try:
             while True:
-                wait = -1
+                budget = None
                 if deadline is not None:
-                    wait = deadline - time.monotonic()
-                    if wait <= 0:
+                    budget = deadline - time.monotonic()
+                    if budget <= 0:
                         raise OutOfTime()
+                wait = self._time_left(what)
+                if budget is not None:
+                    wait = min(wait, budget)
                 try:
                     rtype, data, _, _ = conn.result3(msgid, all=0,
                                                      timeout=wait)
                 except ldap.TIMEOUT:
-                    raise OutOfTime()
+                    if budget is not None and wait >= budget:
+                        raise OutOfTime()
+                    drain = False       # it does not answer: do not wait
+                    raise self._silence(what, wait)
+                except ldap.TIMELIMIT_EXCEEDED as e:
+                    done = True     # the server ended the search itself
+                    if budget is not None:
+                        raise OutOfTime()
+                    raise DirectoryError(what, e)
                 except ldap.NO_SUCH_OBJECT:
                     done = True
                     return
                 except ldap.LDAPError as e:
                     done = True
-                    raise DirectoryError('scanning %s' % base, e)
+                    self._broken(e)
+                    raise DirectoryError(what, e)
                 if rtype == ldap.RES_SEARCH_RESULT:
                     done = True
                     return
@@ -218,7 +415,4 @@ class Directory:
                         yield dn, _lower(entry)
         finally:
             if not done:
-                try:
-                    conn.abandon(msgid)
-                except ldap.LDAPError:
-                    pass
+                self._abandon(conn, msgid, drain)

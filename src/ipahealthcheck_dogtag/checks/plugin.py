@@ -10,21 +10,61 @@ from ipahealthcheck.core import constants
 from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
 from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
-from ipahealthcheck_dogtag.directory import Directory, DirectoryError
+from ipahealthcheck_dogtag.directory import (
+    FAILED, OUT_OF_TIME, REFUSED, SILENT, UNREACHABLE, Directory,
+    DirectoryError)
 from ipahealthcheck_dogtag.dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag.dogtag.topology import read_topology
 from ipahealthcheck_dogtag.dogtag import bookkeeping, truth, vlv
 
-# Share of the framework's per-check `timeout` our scans may use, so that a
-# check reports what it proved instead of being killed by the alarm.
-BUDGET_SHARE = 0.75
+# ipahealthcheck's run_plugin (core/core.py: 0.11, and the later upstream
+# revision 001e8d9) arms signal.alarm(timeout) around each check; when it fires,
+# whatever the check has not yielded yet is lost behind an ERROR with no
+# key ("Request timed out" in 0.11, "Health check ... cancelled" later).
+# So a check's streamed scans stop at SCAN_SHARE of timeout,
+# every LDAP operation (wait, server time limit, reconnect) has returned by
+# LIMIT_SHARE of it, and the rest is left for building the results: the
+# alarm never fires first, whatever the value of timeout.
+SCAN_SHARE = 0.7
+LIMIT_SHARE = 0.85
 
 
 def budget(settings):
-    """Seconds a check may spend reading, or None when `timeout` is 0."""
+    """Seconds a check's scans may take, or None when `timeout` is 0."""
     if settings.timeout <= 0:
         return None
-    return max(1.0, settings.timeout * BUDGET_SHARE)
+    return settings.timeout * SCAN_SHARE
+
+
+def limit(settings):
+    """Seconds by which all of a check's reads have returned, or None."""
+    if settings.timeout <= 0:
+        return None
+    return settings.timeout * LIMIT_SHARE
+
+
+ADVICE = {
+    UNREACHABLE: 'Start it (ipactl start, or systemctl start '
+                 'dirsrv@<instance>), or correct dogtag_ldap_uri in the '
+                 'healthcheck configuration if it listens elsewhere',
+    SILENT: 'It accepts connections but does not answer in time: look for '
+            'a hung or overloaded server (its errors log, ipactl status) '
+            'and restart it, or raise timeout in the healthcheck '
+            'configuration if it is only slow',
+    REFUSED: 'Run the check as root: over LDAPI 389-DS maps only root to '
+             'Directory Manager, and other callers cannot read the CA '
+             'database',
+    OUT_OF_TIME: 'The check used up its time limit (85% of timeout) before '
+                 'it could finish reading: raise timeout in the healthcheck '
+                 'configuration',
+    FAILED: 'Check the 389-DS errors log',
+}
+LDAP_MSG = ('Cannot read the CA database at {uri} ({what}): {error}. '
+            'Expected the local 389 Directory Server to answer the reads '
+            'of a SASL EXTERNAL bind as root within the check\'s time '
+            'limit. {advice}. While it is down for maintenance, "key = '
+            'ldap" in the [excludes] section of the healthcheck '
+            'configuration silences this result.')
 
 
 # Values shown in a message (and keys) come from the directory, CS.cfg and
@@ -67,13 +107,20 @@ class Context:
         self.settings = settings
         self._database = None
         self._directory = None
-        self._connect_error = None
+        self._until = None
         self._lookups = {}
         self._scans = {}
         self._vlv = {}
         self._recorded = {}
         self._topology = None
         self._exists = {}
+
+    def start_check(self, started):
+        """A check begins: its reads must all return within limit()."""
+        seconds = limit(self.settings)
+        self._until = None if seconds is None else started + seconds
+        if self._directory is not None:
+            self._directory.deadline = self._until
 
     def database(self):
         """CADatabase or NoCA; raises Finding (remembered) when unusable."""
@@ -87,17 +134,13 @@ class Context:
         return self._database
 
     def directory(self):
-        if self._connect_error is not None:
-            raise self._connect_error
+        """The connected Directory; raises DirectoryError. A failure to
+        connect is remembered by the Directory: later checks get it at
+        once instead of waiting again."""
         if self._directory is None:
-            directory = Directory(self.database().ldap_uri,
-                                  budget(self.settings))
-            try:
-                directory.connect()
-            except DirectoryError as e:
-                self._connect_error = e
-                raise
-            self._directory = directory
+            self._directory = Directory(self.database().ldap_uri,
+                                        self._until)
+        self._directory.connect()
         return self._directory
 
     def lookup(self, repo):
@@ -241,6 +284,7 @@ class DogtagCheck(Plugin):
     @duration
     def check(self):
         started = self.now()
+        self.context.start_check(started)
         database = yield from self.preflight()
         if database is None:
             return
@@ -248,11 +292,17 @@ class DogtagCheck(Plugin):
             yield from self.check_database(database, self.deadline(started))
         except DirectoryError as e:
             # A server that fails mid-check: a result, not a traceback.
-            yield self.result(
-                constants.ERROR, 'ldap', 'Reading the CA database at {uri} '
-                'failed while {what}: {error}. Check that the local 389 '
-                'Directory Server runs and answers, and its errors log.',
-                uri=database.ldap_uri, what=e.what, error=e.error)
+            yield self.ldap_result(database, e)
+
+    def ldap_result(self, database, error):
+        """The one `ldap` result every check gives when it cannot read: an
+        ERROR, or a WARNING when only the check's time budget ran out."""
+        level = constants.WARNING if error.reason == OUT_OF_TIME \
+            else constants.ERROR
+        return self.result(
+            level, 'ldap', LDAP_MSG, uri=database.ldap_uri,
+            what=error.what, error=error.error, failure=error.reason,
+            advice=ADVICE.get(error.reason, ADVICE[FAILED]))
 
     def check_database(self, database, deadline):
         """Yield the check's results for a usable CA database."""
@@ -288,14 +338,7 @@ class DogtagCheck(Plugin):
         try:
             self.context.directory()
         except DirectoryError as e:
-            yield self.result(
-                constants.ERROR, 'ldap',
-                'Cannot read the CA database at {uri}: {error}. Expected the '
-                'local 389 Directory Server to accept a SASL EXTERNAL bind '
-                'as root. Start it (ipactl start, or systemctl start '
-                'dirsrv@<instance>) and run the check as root, or correct '
-                'dogtag_ldap_uri in the healthcheck configuration.',
-                uri=database.ldap_uri, error=e.error)
+            yield self.ldap_result(database, e)
             return None
         return database
 

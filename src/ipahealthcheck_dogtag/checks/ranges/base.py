@@ -87,6 +87,8 @@ class RangeCheck(DogtagCheck):
                 bad_dn=bad.dn, bad_value=bad.value,
                 attribute=repo.kind.attribute, **fields)
         except DirectoryError as e:
+            if e.connection:
+                raise           # the check's one `ldap` result says it
             return None, self.result(
                 constants.ERROR, repo.key,
                 'Could not repeat Dogtag\'s last-number lookup in '

@@ -26,6 +26,8 @@ class BookkeepingCheck(RangeCheck):
             yield self.result(constants.ERROR, repo.key, finding.msg,
                               **dict(fields, **finding.fields))
         except DirectoryError as e:
+            if e.connection:
+                raise           # the check's one `ldap` result says it
             yield self.result(
                 constants.ERROR, repo.key, 'Could not read the range '
                 'records of {container}: {error}. Check the 389-DS errors '

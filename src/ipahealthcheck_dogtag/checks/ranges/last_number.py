@@ -6,7 +6,7 @@ from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.dogtag import fixes, limits, truth
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
-from ipahealthcheck_dogtag.directory import DirectoryError
+from ipahealthcheck_dogtag.directory import REFUSED, DirectoryError
 from ipahealthcheck_dogtag.dogtag.lookup import (
     BadValue, dogtag_lookup, uses_sorted_search, vlv_lookup)
 from ipahealthcheck_dogtag.checks.plugin import registry
@@ -76,6 +76,8 @@ class LastNumberCheck(RangeCheck):
             last = self.repeat_lookup(directory, repo, database, answer)
             bind = self.limits(database, repo)
         except DirectoryError as e:
+            if e.connection:
+                raise           # the check's one `ldap` result says it
             yield self.result(
                 constants.ERROR, repo.key,
                 'Could not read the records of {container}: {error}. '
@@ -345,12 +347,19 @@ class VLVIndexCheck(RangeCheck):
         try:
             yield from self.check_index(database, repo, fields, deadline)
         except DirectoryError as e:
-            yield self.result(
-                constants.ERROR, repo.vlv_name,
-                'Could not read the VLV index {index}: {error}. Expected '
-                'cn=config of the local 389-DS to be readable by root. '
-                'Check the 389-DS errors log.', index=repo.vlv_name,
-                error=e.error, repository=repo.key)
+            if e.connection:
+                raise           # down or silent: not a permission problem
+            if e.reason == REFUSED:
+                msg = ('Could not read the VLV index {index}: {error}. '
+                       'Expected cn=config of the local 389-DS to be '
+                       'readable by the bind of this check (root over '
+                       'LDAPI). Run the check as root.')
+            else:
+                msg = ('Could not read the VLV index {index}: {error}. '
+                       'Check the 389-DS errors log.')
+            yield self.result(constants.ERROR, repo.vlv_name, msg,
+                              index=repo.vlv_name, error=e.error,
+                              repository=repo.key)
 
     @staticmethod
     def severities(database):

@@ -1,0 +1,539 @@
+"""Every way the local 389-DS can misbehave, through the installed command.
+
+Each case runs `dogtag-healthcheck --config CONF --output-type json` (every
+source) against a server that is down, silent, frozen, killed or restarted
+in the middle of a scan, or reached by a caller it does not map to
+Directory Manager, and asserts what a user must be able to rely on: no
+CRITICAL, nothing killed by ipa-healthcheck's alarm ("Request timed out",
+a result without key), a run that ends within the bound the README gives
+for `timeout`, the expected key and severity, and no secret in the output.
+
+The faults are real: the server is stopped, SIGSTOPped or SIGKILLed, the
+silent peer is a socket that accepts and never answers. Only the moment of
+a mid-scan fault is chosen from inside the command (a site hook that runs
+when the scan has received its first entry), because nothing outside can
+see that moment.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from sandbox import cadb
+from sandbox.ds import DirectoryServer
+
+BIN = os.path.dirname(sys.executable)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET = 'not-for-output-%d' % os.getpid()
+CERTS = 30000           # a scan of them outgrows the socket buffers
+
+# ipahealthcheck_dogtag/checks/plugin.py: a check's reads all return by
+# LIMIT_SHARE x timeout; a bind gets at most CONNECT_LIMIT seconds.
+LIMIT_SHARE = 0.85
+CONNECT_LIMIT = 5.0
+STARTUP = 4.0           # interpreter, ipahealthcheck and discovery, loaded
+
+
+def worst_case(timeout):
+    """The README's bound for a server that stops answering: one check's
+    reads cut at their limit, then one bind that times out (remembered)."""
+    if timeout <= 0:
+        return CONNECT_LIMIT + STARTUP
+    limit = LIMIT_SHARE * timeout
+    return limit + min(CONNECT_LIMIT, limit) + STARTUP
+
+
+# Runs in the command's own process (a sitecustomize on PYTHONPATH): once,
+# when a scan has received its first entry, it executes DOGTAG_TEST_ON_SCAN
+# with the Directory, the scan's deadline and the sandbox root at hand.
+HOOK = '''
+import os
+code = os.environ.get('DOGTAG_TEST_ON_SCAN')
+if code:
+    from ipahealthcheck_dogtag import directory as _directory
+    _original = _directory.Directory.stream
+    _fired = []
+
+    def _stream(self, base, filterstr, attrs, deadline=None, **kw):
+        for n, item in enumerate(_original(self, base, filterstr, attrs,
+                                           deadline, **kw)):
+            yield item
+            if n == 0 and not _fired:
+                _fired.append(base)
+                exec(code, {'directory': self, 'deadline': deadline,
+                            'sandbox_root': %r})
+    _directory.Directory.stream = _stream
+''' % ROOT
+
+KILL = '''
+import os, signal, time
+os.kill(%(pid)d, signal.SIGKILL)
+while os.path.exists('/proc/%(pid)d') and \\
+        open('/proc/%(pid)d/stat').read().split()[2] != 'Z':
+    time.sleep(0.01)
+'''
+# Killed as above, and started again in the background once the process
+# is reaped (389-DS refuses to start while its old pid exists).
+RESTART = KILL + '''
+import subprocess, sys
+subprocess.Popen([sys.executable, '-c', %(restart)r], start_new_session=True,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+RESTARTER = '''
+import os, sys, time
+sys.path.insert(0, %(root)r)
+from sandbox.ds import DirectoryServer
+while os.path.exists('/proc/%(pid)d'):
+    time.sleep(0.05)
+DirectoryServer(name=%(name)r, root=%(ds_root)r).start()
+'''
+# A slow server, seen from the client: the scan's next entry comes after
+# its deadline.
+LATE = '''
+import time
+time.sleep(max(0.0, deadline - time.monotonic()) + 0.1)
+'''
+
+# Slower still: the next entry comes after the check's time limit for all
+# reads (0.85 x timeout), still before ipa-healthcheck's alarm.
+PAST_LIMIT = '''
+import time
+time.sleep(max(0.0, directory.deadline - time.monotonic()) + 0.05)
+'''
+
+
+class Silent:
+    """A socket that accepts every connection and never says a word."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(path)
+        self.sock.listen(64)
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+class Sandbox:
+    """A dedicated 389-DS (these cases stop, freeze and kill it) with one
+    CA database, its files readable by any user, and a site hook."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='behaviours-')
+        os.chmod(self.dir, 0o755)
+        self.ds = DirectoryServer(name='behaviours').create()
+        cadb.prepare_backend(self.ds)
+        self.tree = cadb.CATree('o=behaviours,%s' % cadb.SUFFIX,
+                                'behaviours')
+        conn = self.ds.connect()
+        try:
+            self.tree.create(conn, kra=False)
+            self.tree.add_vlv(conn, ('allCerts', 'caAll'))
+            tree = cadb.export_tree(conn)
+        finally:
+            conn.unbind_s()
+
+        def records():
+            yield from tree
+            for n in range(1, CERTS + 1):
+                yield self.tree.cert(n)
+            for n in range(1, 11):
+                yield self.tree.request(n)
+        ldif = os.path.join(self.dir, 'ca.ldif')
+        cadb.write_ldif(ldif, records())
+        cadb.import_ldif(self.ds, ldif)     # builds the VLV indices too
+        os.unlink(ldif)
+        self.instance_dir = os.path.join(self.dir, 'behaviours')
+        self.tree.write_cs_cfg(self.instance_dir, 'ca',
+                               internaldb__ldapauth__password=SECRET)
+        with open(os.path.join(self.instance_dir, 'conf',
+                               'password.conf'), 'w') as f:
+            f.write('internaldb=%s\nreplicationdb=%s\n' % (SECRET, SECRET))
+        for path, _, files in os.walk(self.instance_dir):
+            os.chmod(path, 0o755)
+            for name in files:
+                os.chmod(os.path.join(path, name), 0o644)
+        self.hook_dir = os.path.join(self.dir, 'hook')
+        os.mkdir(self.hook_dir, 0o755)
+        with open(os.path.join(self.hook_dir, 'sitecustomize.py'), 'w') as f:
+            f.write(HOOK)
+
+    def config(self, timeout, uri=None, extra=''):
+        path = os.path.join(self.dir, 'healthcheck-%s.conf' % timeout)
+        cadb.write_healthcheck_conf(path, self.instance_dir, self.ds,
+                                    timeout=timeout)
+        text = open(path).read()
+        if uri:
+            text = text.replace(self.ds.socket_path, uri)
+        with open(path, 'w') as f:
+            f.write(text + extra)
+        os.chmod(path, 0o644)
+        return path
+
+    def run(self, conf, on_scan=None, user=None, output='json'):
+        env = dict(os.environ, PYTHONPATH=self.hook_dir)
+        if on_scan:
+            env['DOGTAG_TEST_ON_SCAN'] = on_scan
+        argv = [os.path.join(BIN, 'dogtag-healthcheck'), '--config', conf,
+                '--output-type', output]
+        if user:
+            argv = ['setpriv', '--reuid', user, '--regid', 'nogroup',
+                    '--clear-groups'] + argv
+        started = time.monotonic()
+        done = subprocess.run(argv, cwd=self.dir, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=120)
+        return done, time.monotonic() - started
+
+    def wait_until_answering(self, seconds=60):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.ds.connect().unbind_s()
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError('the sandbox server did not come back')
+
+    def ensure_running(self):
+        pid = self.ds.pid()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+            # A killed server stays a zombie until reaped, and 389-DS
+            # refuses to start while its old pid exists.
+            deadline = time.monotonic() + 30
+            while _zombie(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        if not self.ds.running():
+            self.ds.start()
+
+    def destroy(self):
+        self.ds.destroy()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().split()[2] == 'Z'
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope='module')
+def sandbox():
+    box = Sandbox()
+    yield box
+    box.destroy()
+
+
+@pytest.fixture
+def box(sandbox):
+    sandbox.ensure_running()
+    yield sandbox
+    sandbox.ensure_running()
+
+
+# -- the server's behaviours ------------------------------------------------
+
+def down(box, timeout):
+    box.ds.stop()
+    try:
+        return box.run(box.config(timeout))
+    finally:
+        box.ds.start()
+
+
+def silent(box, timeout):
+    path = os.path.join(box.dir, 'silent.socket')
+    peer = Silent(path)
+    try:
+        return box.run(box.config(timeout, uri=path))
+    finally:
+        peer.close()
+        os.unlink(path)
+
+
+def frozen(box, timeout):
+    pid = box.ds.pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        return box.run(box.config(timeout))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def killed_mid_scan(box, timeout):
+    return box.run(box.config(timeout), on_scan=KILL % {'pid': box.ds.pid()})
+
+
+def restarted_mid_scan(box, timeout):
+    pid = box.ds.pid()
+    restart = RESTARTER % {'root': ROOT, 'pid': pid, 'name': box.ds.name,
+                           'ds_root': box.ds.root}
+    outcome = box.run(box.config(timeout), on_scan=RESTART % {
+        'pid': pid, 'restart': restart})
+    box.wait_until_answering()
+    return outcome
+
+
+def non_root_caller(box, timeout):
+    """The socket is reachable; 389-DS maps only root to Directory Manager,
+    and refuses EXTERNAL to other callers (it asks for TLS)."""
+    opened = [box.ds.root, os.path.dirname(box.ds.socket_path)]
+    modes = [os.stat(p).st_mode for p in opened]
+    for path in opened:
+        os.chmod(path, os.stat(path).st_mode | 0o005)
+    try:
+        return box.run(box.config(timeout), user='nobody')
+    finally:
+        for path, mode in zip(opened, modes):
+            os.chmod(path, mode)
+
+
+def mapped_non_root_caller(box, timeout):
+    """With nsslapd-ldapimaptoentries (389-DS cn=config, 2.3) the caller's
+    uid maps to an entry of its own: the bind works, but that identity sees
+    no cn=config, and the checks would read an empty picture."""
+    import ldap
+    people = 'ou=people,%s' % box.tree.base
+    dn = 'uid=nobody,%s' % people
+    conn = box.ds.connect()
+    try:
+        conn.add_s(dn, [
+            ('objectClass', [b'top', b'account', b'posixAccount']),
+            ('uid', [b'nobody']), ('cn', [b'nobody']),
+            ('uidNumber', [b'65534']), ('gidNumber', [b'65534']),
+            ('homeDirectory', [b'/nonexistent'])])
+        conn.modify_s('cn=config', [
+            (ldap.MOD_REPLACE, 'nsslapd-ldapimaptoentries', b'on'),
+            (ldap.MOD_REPLACE, 'nsslapd-ldapientrysearchbase',
+             people.encode())])
+        return non_root_caller(box, timeout)
+    finally:
+        conn.modify_s('cn=config', [
+            (ldap.MOD_REPLACE, 'nsslapd-ldapimaptoentries', b'off')])
+        conn.delete_s(dn)
+        conn.unbind_s()
+
+
+ALL_LDAP = 'every check'
+
+# (behaviour, timeout, failure, what each check reports)
+CASES = [
+    (down, 2, 'unreachable', ALL_LDAP),
+    (silent, 2, 'silent', ALL_LDAP),
+    (silent, 0, 'silent', ALL_LDAP),
+    (frozen, 2, 'silent', ALL_LDAP),
+    (killed_mid_scan, 3, 'unreachable', 'from LastNumberCheck on'),
+    (restarted_mid_scan, 3, 'unreachable', 'from LastNumberCheck on'),
+    (non_root_caller, 2, 'refused', ALL_LDAP),
+    (mapped_non_root_caller, 2, 'refused', ALL_LDAP),
+]
+
+
+def _results(done):
+    assert done.stdout.strip(), done.stderr
+    return json.loads(done.stdout)
+
+
+def assert_contract(done, elapsed, timeout):
+    """What holds for every behaviour."""
+    results = _results(done)
+    assert 'Traceback' not in done.stderr, done.stderr
+    for r in results:
+        assert r['result'] != 'CRITICAL', r
+        assert 'key' in r['kw'], r             # the alarm's results have none
+        assert 'Request timed out' not in json.dumps(r), r
+    assert SECRET not in done.stdout + done.stderr
+    assert elapsed < worst_case(timeout), (elapsed, worst_case(timeout))
+    return results
+
+
+@pytest.mark.parametrize(
+    'behaviour,timeout,failure,reach', CASES,
+    ids=['%s-timeout%d' % (c[0].__name__, c[1]) for c in CASES])
+def test_server_behaviour(box, behaviour, timeout, failure, reach):
+    done, elapsed = behaviour(box, timeout)
+    results = assert_contract(done, elapsed, timeout)
+    assert done.returncode == 1
+    ldap_results = [r for r in results if r['kw']['key'] == 'ldap']
+    checks = [r['check'] for r in results]
+    order = list(dict.fromkeys(checks))
+    if reach == ALL_LDAP:
+        # One clear result per check, the same in each.
+        assert [r['check'] for r in ldap_results] == order
+        assert len(results) == len(order)
+        assert len({(r['kw']['msg'], r['kw']['error'], r['kw']['what'])
+                    for r in ldap_results}) == 1
+    else:
+        failed = order[order.index('LastNumberCheck'):]
+        assert [r['check'] for r in ldap_results] == failed
+        assert all(r['result'] == 'SUCCESS' for r in results
+                   if r['check'] not in failed)
+    if behaviour is restarted_mid_scan:
+        # Back after the restart: nothing was lost or written, and the
+        # next run reads as before.
+        again, _ = box.run(box.config(10))
+        assert not [r for r in _results(again)
+                    if r['kw']['key'] == 'ldap' or
+                    r['result'] in ('ERROR', 'CRITICAL')], again.stdout
+    # A server that is down, silent or refuses us is never an index fault
+    # nor a permission problem of cn=config.
+    assert not [r for r in results if r['check'] == 'VLVIndexCheck' and
+                r['kw']['key'] != 'ldap' and r['result'] != 'SUCCESS']
+    first = ldap_results[0]
+    assert first['result'] == 'ERROR'
+    assert first['kw']['failure'] == failure, first
+    assert first['kw']['uri'].startswith('ldapi://')
+    text = first['kw']['msg'].format(**first['kw'])
+    assert first['kw']['uri'] in text and 'key = ldap' in text
+    if failure == 'refused':
+        assert 'Run the check as root' in text
+    if behaviour is mapped_non_root_caller:
+        assert first['kw']['error'] == 'bound as dn: uid=nobody,ou=people,' \
+            '%s, which cannot read cn=config' % box.tree.base
+
+
+def test_silent_socket_at_the_default_timeout(box):
+    """The issue's measurement: 12 x 10 s before, one bind limit now."""
+    done, elapsed = silent(box, 10)
+    assert_contract(done, elapsed, 10)
+    assert elapsed < 15
+
+
+def test_human_output_of_a_silent_server(box):
+    """The message as ipa-healthcheck prints it: one line per check, the
+    advice in it, no secret from CS.cfg or password.conf."""
+    path = os.path.join(box.dir, 'silent.socket')
+    peer = Silent(path)
+    try:
+        done, elapsed = box.run(box.config(1, uri=path), output='human')
+    finally:
+        peer.close()
+        os.unlink(path)
+    assert elapsed < worst_case(1)
+    lines = done.stdout.splitlines()
+    assert lines, done.stderr
+    assert all(line.startswith('ERROR: dogtag.') and '.ldap: Cannot read '
+               'the CA database' in line and 'key = ldap' in line
+               for line in lines)
+    assert SECRET not in done.stdout + done.stderr
+    assert 'Traceback' not in done.stderr
+
+
+def test_excludes_key_ldap_silences_a_stopped_server(box):
+    box.ds.stop()
+    try:
+        done, elapsed = box.run(box.config(2, extra='[excludes]\n'
+                                           'key = ldap\n'))
+    finally:
+        box.ds.start()
+    assert _results(done) == []
+    assert done.returncode == 0, done.stdout
+
+
+# -- a scan cut short by the time budget ------------------------------------
+
+def test_a_scan_cut_short_leaves_the_directory_usable(box):
+    """The scan of certificates gets its next entry only after its deadline
+    (`timeout` 3: scans stop at 2.1 s): it must be abandoned on the server,
+    no other scan may start after the deadline, and every later read of the
+    run must work, so the other checks say what they can prove."""
+    log_start = len(box.ds.access_log())
+    done, elapsed = box.run(box.config(3), on_scan=LATE)
+    results = assert_contract(done, elapsed, 3)
+    last = {r['kw']['key']: r for r in results
+            if r['check'] == 'LastNumberCheck'}
+    assert last['ca.certificates']['result'] == 'WARNING'
+    assert last['ca.certificates']['kw']['scan_complete'] is False
+    # ca.requests: looked up, but its scan would start after the deadline.
+    assert last['ca.requests']['result'] == 'WARNING'
+    assert last['ca.requests']['kw']['records_scanned'] == 0
+    vlv = {r['kw']['key']: r for r in results if r['check'] == 'VLVIndexCheck'}
+    assert {r['result'] for r in vlv.values()} == {'WARNING'}
+    assert 'not proven' in vlv['allCerts-behaviours']['kw']['msg']
+    assert not [r for r in results if r['kw']['key'] == 'ldap']
+
+    log = box.ds.access_log()[log_start:]
+    scans = [line for line in log.splitlines()
+             if 'SRCH base="%s"' % box.tree.certs in line and
+             'scope=1 filter="(objectClass=*)"' in line]
+    assert len(scans) == 1, scans
+    conn, op = scans[0].split()[2:4]            # conn=N op=M
+    assert any('%s op=' % conn in line and 'ABANDON targetop=%s' %
+               op.split('=')[1] in line for line in log.splitlines()), \
+        '\n'.join(line for line in log.splitlines() if conn + ' ' in line)
+    # Drained, not cut off: the server was not left writing to nobody.
+    assert 'failed to flush' not in log
+    assert not [line for line in log.splitlines()
+                if 'SRCH base="%s"' % box.tree.ca_requests in line and
+                'scope=1 filter="(objectClass=*)"' in line]
+
+
+def test_a_check_out_of_time_warns_and_the_next_check_reads(box):
+    """LastNumberCheck has used up its time limit when the scan is cut: it
+    says so (a WARNING: only the budget is at fault), within the alarm, and
+    VLVIndexCheck, with its own limit, reads on a new connection."""
+    done, elapsed = box.run(box.config(3), on_scan=PAST_LIMIT)
+    results = assert_contract(done, elapsed, 3)
+    last = {r['kw']['key']: r for r in results
+            if r['check'] == 'LastNumberCheck'}
+    assert last['ca.certificates']['result'] == 'WARNING'
+    assert last['ldap']['result'] == 'WARNING'
+    assert last['ldap']['kw']['failure'] == 'out_of_time'
+    assert 'raise timeout' in last['ldap']['kw']['advice']
+    vlv = [r for r in results if r['check'] == 'VLVIndexCheck']
+    assert vlv and all(r['kw']['key'] != 'ldap' for r in vlv)
+    assert not [r for r in results if r['result'] == 'ERROR']
+
+
+# -- what a real server cannot show root: mocked ----------------------------
+
+@pytest.mark.parametrize('error,blamed', [
+    ('INSUFFICIENT_ACCESS', True), ('SERVER_DOWN', False), ('TIMEOUT', False),
+], ids=['refused', 'down', 'silent'])
+def test_vlv_blame(scenario, mocker, error, blamed):
+    """VLVIndexCheck calls it a cn=config permission problem only when the
+    server refuses. 389-DS never refuses cn=config to Directory Manager, so
+    only a mock can answer "insufficient access"; a lost or silent server
+    is the check's `ldap` result."""
+    import ldap
+    from conftest import by_key
+    from ipahealthcheck_dogtag.directory import DirectoryError
+    from ipahealthcheck_dogtag.dogtag import vlv
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
+    mocker.patch.object(vlv, 'read_definitions', side_effect=DirectoryError(
+        'searching cn=config', getattr(ldap, error)({'desc': error})))
+    results = by_key(scenario.run('VLVIndexCheck'), 'VLVIndexCheck')
+    key = 'allCerts-%s' % scenario.name if blamed else 'ldap'
+    assert set(results) <= {key, 'caAll-%s' % scenario.name}, results
+    assert results[key]['result'] == 'ERROR'
+    text = results[key]['text']
+    assert ('readable by the bind' in text) == blamed
+    assert ('Run the check as root' in text) == blamed
