@@ -137,9 +137,15 @@ class Scan:
             self.matching += 1
             if number is not None and number <= active.end:
                 self.matching_to_high += 1
+        # A record whose number Dogtag cannot read is skipped by its lookup
+        # (LDAPVirtualList, dogtagpki/pki v11.5.0), yet its DN cn=<n> still
+        # takes that number: it counts like a record outside the filter.
+        seen = matches and number is not None
+        if number is None:
+            number = _cn_number(dn)
         if number is None or not active.begin <= number <= active.end:
             return
-        if not matches:
+        if not seen:
             if number > self.last:
                 self.outside_numbers.append((number, dn))
             return

@@ -306,8 +306,9 @@ class LastNumberCheck(RangeCheck):
             constants.ERROR, repo.key + '.outside_filter',
             '{outside_filter_records} record(s) of ' + span + ' above '
             'Dogtag\'s answer {dogtag_last} (decimal) do not match the '
-            'filter of its lookup, {outside_filter}, so the lookup never '
-            'sees them, e.g. {first_outside_dn}. Dogtag names a new record '
+            'filter of its lookup, {outside_filter}, or carry a number it '
+            'cannot read, so the lookup never sees them, e.g. '
+            '{first_outside_dn}. Dogtag names a new record '
             'cn=<number> whatever the filter: when it reaches '
             '{first_outside} it fails with "Object already exists". Find '
             'out what created these entries; if they are not Dogtag '
