@@ -36,7 +36,12 @@ def vlv_reindex(repo, database):
     else:
         command = 'dsconf %s backend vlv-index reindex --parent-name %s %s' % (
             ds_instance(database), repo.vlv_name, repo.subsystem.database)
-    return '%s, then %s' % (command, restart(database))
+    # On LMDB (389-DS 3.x) an online VLV reindex does not switch the index
+    # on (vlvIndex_go_online is called only by the BerkeleyDB code,
+    # 389-ds-base 3.1.2 back-ldbm/db-bdb/bdb_ldif2db.c), and with 3.1.2 VLV
+    # searches on a rebuilt index fail until 389-DS restarts.
+    return '%s, then dsctl %s restart, then %s' % (
+        command, ds_instance(database), restart(database))
 
 
 def vlv_recreate(repo, database):
