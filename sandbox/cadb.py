@@ -495,8 +495,9 @@ def make_stale_vlv(ds, index_names, add_later):
     keeps the index's database file (389-ds-base 2.3.1 and 3.1.2,
     ldap/servers/slapd/back-ldbm/vlv.c, vlv_DeleteSearchEntry and
     vlv_DeleteIndexEntry); at the next start the definition finds that
-    file and trusts it (vlv_srch.c, vlvIndex_checkforindex). This works alike on BerkeleyDB
-    (389-DS 2.x) and LMDB (3.x), where index files cannot be swapped.
+    file and trusts it (vlv_srch.c, vlvIndex_checkforindex). This works
+    alike on BerkeleyDB (389-DS 2.x) and LMDB (3.x), where index files
+    cannot be swapped.
     The fault is verified before returning: see `PlantError`.
     """
     ds.reindex(vlv_indexes=index_names)

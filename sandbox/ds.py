@@ -113,6 +113,7 @@ class DirectoryServer:
         self.port = port or free_port()
         self.secure_port = free_port()
         self.password = 'sandbox-dm-%d' % os.getpid()
+        self._paths = None
 
     # -- paths ---------------------------------------------------------
     @property
@@ -135,6 +136,11 @@ class DirectoryServer:
 
     def paths(self):
         """The paths the server really uses, read back from its dse.ldif."""
+        if not self._paths:
+            self._paths = self._read_paths()
+        return self._paths
+
+    def _read_paths(self):
         dse = read_dse(os.path.join(self.config_dir, 'dse.ldif'))
         config = dse['cn=config']
         ldbm = dse['cn=config,cn=ldbm database,cn=plugins,cn=config']
@@ -172,6 +178,8 @@ class DirectoryServer:
 
     @property
     def socket_path(self):
+        if self._paths:         # what the server really listens on
+            return self._paths['ldapi']
         return '%s/run/slapd-%s.socket' % (self.root, self.name)
 
     @property
@@ -215,6 +223,7 @@ class DirectoryServer:
                        check=True, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
         os.unlink(setup)  # it holds the Directory Manager password
+        self._paths = None
         self.check_paths()
         self._tune(cache_mb)
         return self
