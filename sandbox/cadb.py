@@ -533,6 +533,39 @@ def make_stale_vlv(ds, index_names, add_later):
     return list(index_names)
 
 
+def make_incomplete_vlv(ds, index_names, add_later):
+    """A VLV index defined after the data and never rebuilt, then trusted.
+
+    The caller has defined the indices over existing records without a
+    reindex (a manual change, or an upgrade adding a definition). Restart,
+    add `add_later`, restart: the index then holds only the later records,
+    and 389-DS trusts it (vlvEnabled: 1). Seen alike on 389-DS 2.3.1
+    (BerkeleyDB: the first add creates the index file, the next start
+    enables it) and 3.1.2 (LMDB: the start enables an empty index, the adds
+    fill it; an add before that start fails with "Operations error").
+    Verified before returning: see `PlantError`.
+    """
+    before = {name: VLVView(ds, name) for name in index_names}
+    for name, view in before.items():
+        if view.enabled:
+            raise PlantError('an incomplete VLV index (%s)' % name,
+                             'the index is built already: %s' % view)
+    ds.restart()
+    conn = ds.connect()
+    try:
+        add_entries(conn, add_later)
+    finally:
+        conn.unbind_s()
+    ds.restart()
+    for name, old in before.items():
+        view = VLVView(ds, name)
+        if not (view.enabled and view.records > old.records and
+                view.content_count == view.records - old.records):
+            raise PlantError('an incomplete VLV index (%s)' % name,
+                             '%s; before the new records: %s' % (view, old))
+    return list(index_names)
+
+
 def _take_vlv_definition(conn, index_name, backend='ipaca'):
     """Delete a vlvSearch and its vlvIndex; return them for adding back."""
     config = 'cn=%s,cn=ldbm database,cn=plugins,cn=config' % backend
