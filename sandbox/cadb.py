@@ -8,9 +8,7 @@ suite, the demo and the benchmark; never by the checks themselves.
 
 import base64
 import os
-import shutil
 import subprocess
-import tempfile
 
 import ldap
 import ldap.modlist
@@ -115,13 +113,22 @@ def add_indexes(conn, backend='ipaca'):
 
 
 def prepare_backend(ds):
-    """Schema and attribute indices, once per instance, before any data."""
+    """Schema and attribute indices, once per instance, before any data.
+
+    The indices are rebuilt right after they are defined, as pkispawn does
+    (pki 11.10.1, base/server/python/pki/server/deployment/__init__.py,
+    setup_database: add_indexes() then rebuild_indexes(), which runs
+    indextasks.ldif through LDAPConfigurator.rebuildIndexes). On LMDB
+    (389-DS 3.x) the next write fails with "Operations error" otherwise:
+    the new index's database is only opened by an index task.
+    """
     conn = ds.connect()
     try:
         load_schema(conn)
         add_indexes(conn)
     finally:
         conn.unbind_s()
+    ds.reindex(attributes=INDEXED)
 
 
 class CATree:
@@ -377,32 +384,201 @@ def write_healthcheck_conf(path, instance_dir, ds, pki_version='11.5.0',
     return path
 
 
-def make_stale_vlv(ds, index_names, add_later):
-    """The field fault: a VLV index file older than the records.
+class PlantError(RuntimeError):
+    """A fault the sandbox meant to plant is not on the server.
 
-    Build the indices, save their files, add `add_later` records, then put
-    the old files back (dropping the database environment's region files,
-    whose cached pages would otherwise win). 389-DS then answers VLV
-    searches from the old picture while the records are all there.
+    Raised before a test or the demo relies on the fault, so that a failed
+    plant never reads as a finding (or a miss) of the checks.
+    """
+
+    def __init__(self, fault, evidence):
+        super().__init__('the sandbox could not plant %s: %s'
+                         % (fault, evidence))
+
+
+class VLVView:
+    """What a VLV index answers, next to what the records really are.
+
+    The VLV side asks as Dogtag up to 11.5 does for the last number: sort
+    on the index's key, a window of a few entries before a target beyond
+    any number (pki 11.5.0, base/server/src/main/java/com/netscape/cmscore/
+    dbs/Repository.java); the record side is a plain one-level search with
+    the index's filter. Both are python-ldap only, independent of the
+    checks under test.
+    """
+
+    def __init__(self, ds, index_name, backend='ipaca'):
+        config = 'cn=%s,cn=ldbm database,cn=plugins,cn=config' % backend
+        conn = ds.connect()
+        try:
+            found = conn.search_s(
+                config, ldap.SCOPE_SUBTREE,
+                '(&(objectClass=vlvIndex)(cn=%s))' % index_name,
+                ['vlvSort', 'vlvEnabled'])
+            if not found:
+                raise PlantError('a VLV view of %s' % index_name,
+                                 'no vlvIndex entry of that name')
+            index_dn, index = found[0]
+            search_dn = index_dn.split(',', 1)[1]
+            search = conn.search_s(search_dn, ldap.SCOPE_BASE,
+                                   attrlist=['vlvBase', 'vlvFilter'])[0][1]
+            self.base = search['vlvBase'][0].decode()
+            self.filter = search['vlvFilter'][0].decode()
+            self.sort = index['vlvSort'][0].decode()
+            self.enabled = index.get('vlvEnabled', [b'0'])[0] == b'1'
+            self._ask_vlv(conn)
+            records = conn.search_s(self.base, ldap.SCOPE_ONELEVEL,
+                                    self.filter, ['cn'])
+        finally:
+            conn.unbind_s()
+        self.records = len(records)
+        self.real_last = max((_number(dn) for dn, _ in records),
+                             default=None)
+
+    def _ask_vlv(self, conn):
+        from ldap.controls.sss import SSSRequestControl
+        from ldap.controls.vlv import VLVRequestControl, VLVResponseControl
+        controls = [
+            SSSRequestControl(ordering_rules=[self.sort]),
+            VLVRequestControl(before_count=3, after_count=0,
+                              greater_than_or_equal=encode(10 ** 40))]
+        msgid = conn.search_ext(self.base, ldap.SCOPE_ONELEVEL, self.filter,
+                                ['cn'], serverctrls=controls)
+        _, window, _, response = conn.result3(msgid)
+        answer = [c for c in response
+                  if c.controlType == VLVResponseControl.controlType]
+        self.content_count = answer[0].content_count if answer else None
+        numbers = [_number(dn) for dn, _ in window if dn]
+        self.vlv_last = numbers[-1] if numbers else None
+
+    def __str__(self):
+        return ('the VLV search on %s answers last record %s and '
+                'content count %s (vlvEnabled %d); a one-level search finds '
+                '%d records, the last %s' % (
+                    self.base, self.vlv_last, self.content_count,
+                    self.enabled, self.records, self.real_last))
+
+
+def _number(dn):
+    """The record number of a sandbox record DN (cn=<decimal number>)."""
+    return int(dn.split(',', 1)[0].split('=', 1)[1])
+
+
+def verify_vlv_complete(ds, index_names, fault='a complete VLV index'):
+    """Every named index answers for every record it should hold."""
+    for name in index_names:
+        view = VLVView(ds, name)
+        # An index that matches no record may stay vlvEnabled: 0.
+        if not ((view.enabled or view.records == 0) and
+                view.content_count == view.records and
+                view.vlv_last == view.real_last):
+            raise PlantError('%s (%s)' % (fault, name), view)
+
+
+def verify_vlv_unbuilt(ds, index_names):
+    """Each named index is defined, not built, and 389-DS falls back to an
+    in-memory sort that still sees every record."""
+    for name in index_names:
+        view = VLVView(ds, name)
+        if view.enabled or view.content_count != view.records:
+            raise PlantError('an unbuilt VLV index (%s)' % name, view)
+
+
+def make_stale_vlv(ds, index_names, add_later):
+    """The field fault: a VLV index older than the records, trusted.
+
+    Build the indices, then take their definitions away, add `add_later`
+    records and define the indices again without a reindex: as
+    `pki-server ca-db-vlv-del`, certificates issued meanwhile and
+    `pki-server ca-db-vlv-add` with no `ca-db-vlv-reindex` would. Deleting
+    a vlvSearch/vlvIndex entry only forgets the definition in memory and
+    keeps the index's database file (389-ds-base 2.3.1 and 3.1.2,
+    ldap/servers/slapd/back-ldbm/vlv.c, vlv_DeleteSearchEntry and
+    vlv_DeleteIndexEntry); at the next start the definition finds that
+    file and trusts it (vlv_srch.c, vlvIndex_checkforindex). This works
+    alike on BerkeleyDB (389-DS 2.x) and LMDB (3.x), where index files
+    cannot be swapped.
+    The fault is verified before returning: see `PlantError`.
     """
     ds.reindex(vlv_indexes=index_names)
-    ds.stop()
-    db = os.path.join(ds.db_dir, 'ipaca')
-    wanted = {'vlv#%s.db' % n.lower().replace('-', '') for n in index_names}
-    saved = tempfile.mkdtemp(prefix='vlv-')
-    files = [f for f in os.listdir(db) if f in wanted]
-    for name in files:
-        shutil.copy2(os.path.join(db, name), saved)
-    ds.start()
+    if ds.db_lib != 'mdb':      # (on LMDB reindex() restarted already)
+        # Seen with 2.3.1: an index file rebuilt by the running server is
+        # removed when its definition is deleted before the next restart.
+        ds.restart()
+    before = {name: VLVView(ds, name) for name in index_names}
+    for name, view in before.items():
+        if not (view.enabled and view.content_count == view.records):
+            raise PlantError('a stale VLV index (%s)' % name,
+                             'the index is not complete to begin with: %s'
+                             % view)
     conn = ds.connect()
-    add_entries(conn, add_later)
-    conn.unbind_s()
-    ds.stop()
-    for name in files:
-        shutil.copy2(os.path.join(saved, name), os.path.join(db, name))
-    for name in os.listdir(ds.db_dir):
-        if name.startswith('__db.'):
-            os.unlink(os.path.join(ds.db_dir, name))
-    shutil.rmtree(saved)
-    ds.start()
-    return files
+    try:
+        saved = [_take_vlv_definition(conn, name) for name in index_names]
+        add_entries(conn, add_later)
+        for entries in saved:
+            for dn, attrs in entries:
+                conn.add_s(dn, list(attrs.items()))
+    finally:
+        conn.unbind_s()
+    # From the next start on, 389-DS trusts the old file (vlvEnabled: 1).
+    ds.restart()
+    for name, old in before.items():
+        view = VLVView(ds, name)
+        if not (view.enabled and view.records > old.records and
+                view.content_count == old.records and
+                view.vlv_last == old.real_last and
+                view.real_last != view.vlv_last):
+            raise PlantError('a stale VLV index (%s)' % name,
+                             '%s; before the new records: %s' % (view, old))
+    return list(index_names)
+
+
+def make_incomplete_vlv(ds, index_names, add_later):
+    """A VLV index defined after the data and never rebuilt, then trusted.
+
+    The caller has defined the indices over existing records without a
+    reindex (a manual change, or an upgrade adding a definition). Restart,
+    add `add_later`, restart: the index then holds only the later records,
+    and 389-DS trusts it (vlvEnabled: 1). Seen alike on 389-DS 2.3.1
+    (BerkeleyDB: the first add creates the index file, the next start
+    enables it) and 3.1.2 (LMDB: the start enables an empty index, the adds
+    fill it; an add before that start fails with "Operations error").
+    Verified before returning: see `PlantError`.
+    """
+    before = {name: VLVView(ds, name) for name in index_names}
+    for name, view in before.items():
+        if view.enabled:
+            raise PlantError('an incomplete VLV index (%s)' % name,
+                             'the index is built already: %s' % view)
+    ds.restart()
+    conn = ds.connect()
+    try:
+        add_entries(conn, add_later)
+    finally:
+        conn.unbind_s()
+    ds.restart()
+    for name, old in before.items():
+        view = VLVView(ds, name)
+        if not (view.enabled and view.records > old.records and
+                view.content_count == view.records - old.records):
+            raise PlantError('an incomplete VLV index (%s)' % name,
+                             '%s; before the new records: %s' % (view, old))
+    return list(index_names)
+
+
+def _take_vlv_definition(conn, index_name, backend='ipaca'):
+    """Delete a vlvSearch and its vlvIndex; return them for adding back."""
+    config = 'cn=%s,cn=ldbm database,cn=plugins,cn=config' % backend
+    index_dn = conn.search_s(config, ldap.SCOPE_SUBTREE,
+                             '(&(objectClass=vlvIndex)(cn=%s))' % index_name,
+                             ['1.1'])[0][0]
+    search_dn = index_dn.split(',', 1)[1]
+    entries = []
+    for dn in (search_dn, index_dn):
+        attrs = conn.search_s(dn, ldap.SCOPE_BASE)[0][1]
+        # vlvEnabled and vlvUses are computed by the server, not stored.
+        entries.append((dn, {k: v for k, v in attrs.items()
+                             if k.lower() not in ('vlvenabled', 'vlvuses')}))
+    conn.delete_s(index_dn)
+    conn.delete_s(search_dn)
+    return entries

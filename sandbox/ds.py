@@ -32,18 +32,65 @@ _WRITABLE = (
 
 
 def _private_defaults(prefix):
-    """defaults.inf with systemd off and writable paths below `prefix`."""
+    """defaults.inf with systemd off and writable paths below `prefix`.
+
+    The database home (BerkeleyDB's `__db.*` region files) is pinned to the
+    database directory. Otherwise it would depend on the machine: lib389's
+    instance/setup.py (389-ds-base 2.3.1 and 3.1.2) asks
+    `systemd-detect-virt -c` and keeps defaults.inf's
+    `/dev/shm/slapd-<name>` outside a container, the database directory
+    inside one.
+    """
     out = []
+    db_dir = None
     with open(DEFAULTS_INF) as f:
         for line in f:
             key, sep, value = line.partition('=')
             key = key.strip()
             if sep and key == 'with_systemd':
                 line = 'with_systemd = 0\n'
-            elif sep and key in _WRITABLE:
+            elif sep and key == 'db_dir':
+                db_dir = value.strip()
+            if sep and key == 'db_home_dir':
+                continue
+            if sep and key in _WRITABLE:
                 line = '%s = %s%s\n' % (key, prefix, value.strip())
             out.append(line)
+    if db_dir is None:
+        raise RuntimeError('%s has no db_dir' % DEFAULTS_INF)
+    out.append('db_home_dir = %s%s\n' % (prefix, db_dir))
     return ''.join(out)
+
+
+def _norm(dn):
+    return ','.join(part.strip() for part in dn.lower().split(','))
+
+
+def read_dse(path):
+    """dse.ldif as {lower-case dn: {lower-case attribute: [values]}}."""
+    entries, dn, attrs, last = {}, None, None, None
+    with open(path) as f:
+        lines = f.read().split('\n')
+    for line in lines + ['']:
+        if line.startswith(' ') and last is not None:   # folded line
+            attrs[last][-1] += line[1:]
+            continue
+        if not line.strip():
+            if dn is not None:
+                entries[_norm(dn)] = attrs
+            dn, attrs, last = None, None, None
+            continue
+        if line.startswith('#'):
+            continue
+        name, _, value = line.partition(':')
+        value = value.lstrip(' ')
+        if dn is None and name.lower() == 'dn':
+            dn, attrs = value, {}
+            continue
+        if attrs is not None:
+            last = name.lower()
+            attrs.setdefault(last, []).append(value)
+    return entries
 
 
 def free_port():
@@ -66,6 +113,7 @@ class DirectoryServer:
         self.port = port or free_port()
         self.secure_port = free_port()
         self.password = 'sandbox-dm-%d' % os.getpid()
+        self._paths = None
 
     # -- paths ---------------------------------------------------------
     @property
@@ -74,7 +122,55 @@ class DirectoryServer:
 
     @property
     def db_dir(self):
-        return '%s/var/lib/dirsrv/slapd-%s/db' % (self.root, self.name)
+        return self.paths()['db_dir']
+
+    @property
+    def db_home_dir(self):
+        """Where BerkeleyDB keeps its region files (unused by LMDB)."""
+        return self.paths()['db_home_dir']
+
+    @property
+    def db_lib(self):
+        """'bdb' (389-DS 2.x) or 'mdb' (LMDB, the default of 3.x)."""
+        return self.paths()['db_lib']
+
+    def paths(self):
+        """The paths the server really uses, read back from its dse.ldif."""
+        if not self._paths:
+            self._paths = self._read_paths()
+        return self._paths
+
+    def _read_paths(self):
+        dse = read_dse(os.path.join(self.config_dir, 'dse.ldif'))
+        config = dse['cn=config']
+        ldbm = dse['cn=config,cn=ldbm database,cn=plugins,cn=config']
+        # 389-DS 2.x keeps the BerkeleyDB settings in a cn=bdb child;
+        # lib389's paths.py (2.3.1) reads the db home from either entry.
+        bdb = dse.get(
+            'cn=bdb,cn=config,cn=ldbm database,cn=plugins,cn=config', {})
+        first = (lambda entry, attr, default=None:
+                 entry.get(attr, [default])[0])
+        return {
+            'db_dir': first(ldbm, 'nsslapd-directory'),
+            'db_home_dir': first(bdb, 'nsslapd-db-home-directory') or
+            first(ldbm, 'nsslapd-db-home-directory'),
+            'db_lib': first(ldbm, 'nsslapd-backend-implement', 'bdb'),
+            'ldapi': first(config, 'nsslapd-ldapifilepath'),
+            'error_log': first(config, 'nsslapd-errorlog'),
+            'access_log': first(config, 'nsslapd-accesslog'),
+            'lock_dir': first(config, 'nsslapd-lockdir'),
+            'tmp_dir': first(config, 'nsslapd-tmpdir'),
+            'cert_dir': first(config, 'nsslapd-certdir'),
+        }
+
+    def check_paths(self):
+        """Every writable path of the instance lies below its prefix."""
+        outside = {k: v for k, v in self.paths().items()
+                   if k not in ('db_lib', 'tmp_dir') and v and
+                   not v.startswith(self.root + '/')}
+        if outside:
+            raise RuntimeError('389-DS instance %s uses paths outside %s: %s'
+                               % (self.name, self.root, outside))
 
     @property
     def log_dir(self):
@@ -82,6 +178,8 @@ class DirectoryServer:
 
     @property
     def socket_path(self):
+        if self._paths:         # what the server really listens on
+            return self._paths['ldapi']
         return '%s/run/slapd-%s.socket' % (self.root, self.name)
 
     @property
@@ -125,6 +223,8 @@ class DirectoryServer:
                        check=True, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
         os.unlink(setup)  # it holds the Directory Manager password
+        self._paths = None
+        self.check_paths()
         self._tune(cache_mb)
         return self
 
@@ -251,6 +351,14 @@ class DirectoryServer:
         code = self.run_task('index', attrs)
         if code != 0:
             raise RuntimeError('index task failed with %d' % code)
+        if vlv_indexes and self.db_lib == 'mdb':
+            # On LMDB an online VLV reindex leaves vlvEnabled at 0 (only
+            # the BerkeleyDB path calls vlvIndex_go_online: 389-ds-base
+            # 3.1.2 back-ldbm/db-bdb/bdb_ldif2db.c), and a rebuilt index
+            # that was in use fails VLV searches with "Operations error"
+            # (errors log: vlv_build_idl - Can't follow db cursor) until
+            # the server restarts, as seen with 3.1.2.
+            self.restart()
 
     def access_log(self):
         with open(os.path.join(self.log_dir, 'access'),

@@ -75,8 +75,17 @@ class Scenario:
             self.tree.add_vlv(conn, vlv, **vlv_overrides)
         finally:
             conn.unbind_s()
+        names = self.tree.vlv_index_names(vlv)
         if reindex and vlv:
-            self.ds.reindex(vlv_indexes=self.tree.vlv_index_names(vlv))
+            self.ds.reindex(vlv_indexes=names)
+        # Prove the starting point: indices whose definition matches
+        # Dogtag's query are complete when built, unbuilt otherwise.
+        plain = self.tree.vlv_index_names(
+            [n for n in vlv if n not in vlv_overrides])
+        if reindex:
+            cadb.verify_vlv_complete(self.ds, plain)
+        else:
+            cadb.verify_vlv_unbuilt(self.ds, plain)
         self.write_cs_cfg()
         if kra:
             self.write_cs_cfg('kra')

@@ -170,6 +170,14 @@ def _restart(database):
 restart = refusable(_restart)
 
 
+def _ds_restart(database):
+    """On LMDB (389-DS 3.x) an online VLV reindex does not switch the index
+    on (vlvIndex_go_online is called only by the BerkeleyDB code,
+    389-ds-base 3.1.2 back-ldbm/db-bdb/bdb_ldif2db.c), and with 3.1.2 VLV
+    searches on a rebuilt index fail until 389-DS restarts."""
+    return command('dsctl', ds_instance(database), 'restart')
+
+
 def _version(database):
     return tuple(database.pki_version) if database.pki_version else None
 
@@ -219,8 +227,9 @@ def vlv_reindex_command(repo, database):
 
 
 def _vlv_reindex(repo, database):
-    return '%s, then %s' % (vlv_reindex_command(repo, database),
-                            _restart(database))
+    return '%s, then %s, then %s' % (vlv_reindex_command(repo, database),
+                                     _ds_restart(database),
+                                     _restart(database))
 
 
 vlv_reindex = refusable(_vlv_reindex)
@@ -231,15 +240,14 @@ def vlv_recreate(repo, database):
     sub = repo.kind.subsystem
     version = _version(database)
     if version is None or version >= PKI_SERVER_VLV[sub]:
-        return ('%s (it adds only the missing definitions), then %s, then %s'
+        return ('%s (it adds only the missing definitions), then %s'
                 % (command('pki-server', '%s-db-vlv-add' % sub, '-i',
                            _instance(database)),
-                   vlv_reindex_command(repo, database), _restart(database)))
+                   _vlv_reindex(repo, database)))
     return ('add the %s definitions from /usr/share/pki/%s/conf/vlv.ldif '
             '(with {instanceId} and {database} filled in) with '
-            'ldapmodify -a, then %s, then %s'
-            % (sub.upper(), sub, vlv_reindex_command(repo, database),
-               _restart(database)))
+            'ldapmodify -a, then %s' % (sub.upper(), sub,
+                                        _vlv_reindex(repo, database)))
 
 
 @refusable
