@@ -20,9 +20,12 @@ from test_end_to_end import IPA_HEALTHCHECK, stale_scenario
 TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = 'ipahealthcheck_dogtag'
 SYSTEM_PYTHON = '/usr/bin/python3'
-SOURCES = ('dogtag.ranges', 'dogtag.replication', 'dogtag.accounts')
-COMMANDS = ('dogtag-healthcheck', 'dogtag-clustercheck')
-MAN_PAGES = ('man/dogtag-healthcheck.8', 'man/dogtag-clustercheck.8')
+SOURCES = ('dogtag.ranges', 'dogtag.replication', 'dogtag.accounts',
+           'dogtag.logs')
+COMMANDS = ('dogtag-healthcheck', 'dogtag-clustercheck', 'dogtag-diagnose')
+VERSIONED = ('dogtag-healthcheck', 'dogtag-clustercheck')  # --version
+MAN_PAGES = ('man/dogtag-healthcheck.8', 'man/dogtag-clustercheck.8',
+             'man/dogtag-diagnose.8')
 SPEC = 'packaging/python-ipahealthcheck-dogtag.spec'
 
 
@@ -154,13 +157,29 @@ def test_wheel_installed_in_a_new_venv_runs(venv, version, tmp_path):
     assert done.stdout.startswith(os.path.dirname(venv) + '/lib/')
     assert '/site-packages/%s/' % PACKAGE in done.stdout
 
-    for command in COMMANDS:
+    for command in VERSIONED:
         done = run([os.path.join(venv, command), '--version'], tmp_path)
         assert done.stdout == '%s: %s\n' % (PACKAGE, version)
 
     done = run([os.path.join(venv, 'dogtag-healthcheck'), '--list-sources',
                 '--config', _plain_config(tmp_path)], tmp_path)
     assert _listed_sources(done.stdout) == set(SOURCES)
+    _diagnose_runs(os.path.join(venv, 'dogtag-diagnose'), tmp_path)
+
+
+def _diagnose_runs(command, tmp_path, env=None):
+    """dogtag-diagnose loads its whole log layer: both subcommands are
+    offered, and analyse of a host tree without logs gives an empty
+    report of its schema rather than a traceback."""
+    done = run([command, '--help'], tmp_path, env)
+    assert '{collect,analyse,analyze}' in done.stdout
+    empty = tmp_path / 'no-logs'
+    empty.mkdir()
+    done = run([command, 'analyse', '--json', str(empty)], tmp_path, env)
+    report = json.loads(done.stdout)
+    assert report['schema'] == 'dogtag-diagnose/1'
+    assert report['failure'] is None and report['verdict'] is None
+    assert [h['events_in_window'] for h in report['hosts']] == [0]
 
 
 def test_pip_install_from_a_clone(clean_tree, dist, version, tmp_path):
@@ -278,18 +297,56 @@ def test_rpm_unpacked_runs(rpm, tmp_path):
     done = run([command, '--list-sources', '--config',
                 _plain_config(tmp_path)], tmp_path, env)
     assert _listed_sources(done.stdout) == set(SOURCES)
+    _diagnose_runs(str(root) + '/usr/bin/dogtag-diagnose', tmp_path, env)
+
+
+SECTIONS = ('NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'EXIT STATUS',
+            'FILES', 'SEE ALSO')
+PAGE_SECTIONS = {
+    'man/dogtag-healthcheck.8': SECTIONS + (
+        'SOURCES AND CHECKS', 'CONFIGURATION', 'HOW LONG A RUN CAN TAKE'),
+    'man/dogtag-clustercheck.8': SECTIONS + (
+        'SOURCES AND CHECKS', 'CONFIGURATION'),
+    'man/dogtag-diagnose.8': SECTIONS + (
+        'COMMANDS', 'INPUTS', 'OUTPUT', 'KNOWN CAUSES', 'REDACTION'),
+}
 
 
 @pytest.mark.parametrize('page', MAN_PAGES)
 def test_man_page_renders_without_warnings(page, clean_tree):
-    done = run(['groff', '-man', '-Tutf8', '-ww', '-z', page], clean_tree)
+    # Formatted for real: with -z groff skips the line adjustment and its
+    # "cannot adjust line" warnings.
+    done = run(['groff', '-man', '-Tutf8', '-ww', page], clean_tree)
     assert done.stderr == ''
+    title = os.path.basename(page)[:-len('.8')].upper() + '(8)'
+    assert done.stdout.startswith(title)
     with open(os.path.join(clean_tree, page)) as f:
         sections = re.findall(r'^\.SH (.+)$', f.read(), re.M)
-    for section in ('NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS',
-                    'SOURCES AND CHECKS', 'CONFIGURATION', 'EXIT STATUS',
-                    'FILES', 'SEE ALSO'):
-        assert section in sections
+    missing = set(PAGE_SECTIONS[page]) - set(sections)
+    assert not missing, '%s lacks %s' % (page, sorted(missing))
+
+
+def _named(clean_tree, page):
+    """What a page sets in bold at the start of a macro line, with groff's
+    escaped hyphens read as hyphens."""
+    with open(os.path.join(clean_tree, page)) as f:
+        text = f.read().replace('\\-', '-')
+    return set(re.findall(r'^\.B[RI]? (\S+)', text, re.M))
+
+
+def _registered():
+    """Load the check modules as ipa-healthcheck does, through the
+    package's entry points, and return the registry's checks and sources."""
+    from importlib.metadata import entry_points
+    from ipahealthcheck_dogtag.checks.plugin import registry
+    found = entry_points()      # the group is named after the registry
+    found = found.select(group=PACKAGE) if hasattr(found, 'select') \
+        else found.get(PACKAGE, ())
+    assert found
+    for point in found:
+        point.load()
+    return ({cls.__name__ for cls in registry.plugins},
+            {cls.__module__ for cls in registry.plugins})
 
 
 def test_man_pages_name_every_source_check_and_key(clean_tree):
@@ -297,15 +354,34 @@ def test_man_pages_name_every_source_check_and_key(clean_tree):
     source and check of the registry, every configuration key it reads."""
     import inspect
     from ipahealthcheck_dogtag import discovery
-    from ipahealthcheck_dogtag.checks.plugin import registry
-    with open(os.path.join(clean_tree, MAN_PAGES[0])) as f:
-        page = f.read()
-    named = set(re.findall(r'^\.BR? (\S+)', page, re.M))
-    checks = {cls.__name__ for cls in registry.plugins}
-    sources = {cls.__module__ for cls in registry.plugins}
+    named = _named(clean_tree, MAN_PAGES[0])
+    checks, sources = _registered()
     keys = set(re.findall(r"'(dogtag_\w+)'",
                           inspect.getsource(discovery.Settings)))
+    keys |= set(discovery.NUMERIC)
     assert sources == set(SOURCES)
-    assert len(keys) >= 6
-    missing = (checks | sources | keys) - named
+    assert len(keys) >= 8 and {'timeout', 'dogtag_log_hours'} <= keys
+    missing = (checks | sources | keys | {'ldap', 'config'}) - named
     assert not missing, 'add to %s: %s' % (MAN_PAGES[0], sorted(missing))
+
+
+def test_diagnose_page_names_every_command_option_and_cause(clean_tree,
+                                                            tmp_path):
+    """dogtag-diagnose(8) names every subcommand and option the installed
+    command takes, and every known cause it can give as a verdict."""
+    from ipahealthcheck_dogtag.logs import causes
+    named = _named(clean_tree, MAN_PAGES[2])
+    command = os.path.join(os.path.dirname(sys.executable), 'dogtag-diagnose')
+    options = set()
+    for sub in ('collect', 'analyse'):
+        usage = run([command, sub, '--help'], tmp_path).stdout
+        options |= set(re.findall(r'(?<![\w-])(--?[a-z][\w-]*)', usage))
+    assert {'--since', '--max-file-mib', '-o', '--json', '--before'} <= \
+        options
+    ids = {c.id for c in causes.CAUSES} | {causes.ADMIN_LEFTOVER.id}
+    assert len(ids) >= 10
+    with open(os.path.join(clean_tree, MAN_PAGES[2])) as f:
+        text = f.read().replace('\\-', '-')
+    missing = {o for o in options if o not in text} | (ids - named)
+    missing |= {'collect', 'analyse'} - named
+    assert not missing, 'add to %s: %s' % (MAN_PAGES[2], sorted(missing))
