@@ -83,9 +83,9 @@ def one_run(ds, tree, config, timeout):
                        r['result'] == 'ERROR'],
         'incomplete': sum(r['kw'].get('scan_complete') is False
                           for r in results),
-        'ldap_errors': ['%s: %s: %s' % (r['check'], r['kw']['what'],
-                                         r['kw']['error'])
-                        for r in results if r['kw'].get('key') == 'ldap'],
+        'ldap_errors': ['%s: %s: %s' % (
+            r['check'], r['kw']['what'], r['kw']['error'])
+            for r in results if r['kw'].get('key') == 'ldap'],
     }
 
 

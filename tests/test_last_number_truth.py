@@ -37,6 +37,24 @@ def hook_scan(monkeypatch, before=None, after=None, expired=False):
     monkeypatch.setattr(truth, 'scan', scan)
 
 
+def _sorted_lookup_as(scenario, bind_dn):
+    """Dogtag's 11.6 request lookup (sorted on -requestId, paged), run for
+    real on the sandbox by Dogtag's own bind."""
+    user = ldap.initialize(scenario.ds.ldap_uri)
+    user.simple_bind_s(bind_dn, 'Secret.123')
+    try:
+        msgid = user.search_ext(
+            scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
+            '(&(requestId<=0810000000)(requeststate=*))', ['requestId'],
+            serverctrls=[SSSRequestControl(criticality=True,
+                                           ordering_rules=['-requestId']),
+                         SimplePagedResultsControl(False, size=500,
+                                                   cookie='')])
+        return user.result3(msgid)
+    finally:
+        user.unbind_s()
+
+
 def test_issuance_during_the_check_is_no_stale_index(scenario, ds,
                                                      monkeypatch):
     """A CA issuing while we read: records 61..65 appear between Dogtag's
@@ -271,17 +289,8 @@ def test_dogtags_own_bind_meets_its_limits(scenario):
         (ldap.MOD_REPLACE, 'nsLookThroughLimit', [b'-1']),
         (ldap.MOD_ADD, 'nsIDListScanLimit', [b'10'])])
     conn.unbind_s()
-    user = ldap.initialize(scenario.ds.ldap_uri)
-    user.simple_bind_s(kw['dogtag_bind'], 'Secret.123')
     with pytest.raises(ldap.UNWILLING_TO_PERFORM):
-        msgid = user.search_ext(
-            scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
-            '(&(requestId<=0810000000)(requeststate=*))', ['requestId'],
-            serverctrls=[SSSRequestControl(criticality=True,
-                                           ordering_rules=['-requestId']),
-                         SimplePagedResultsControl(False, size=500,
-                                                   cookie='')])
-        user.result3(msgid)
+        _sorted_lookup_as(scenario, kw['dogtag_bind'])
     scenario.pki_version = '11.6.0'
     requests = by_key(scenario.run(), LAST)['ca.requests']
     assert requests['result'] == 'ERROR', requests['text']
@@ -296,17 +305,8 @@ def test_dogtags_own_bind_meets_its_limits(scenario):
         (ldap.MOD_DELETE, 'nsIDListScanLimit', None),
         (ldap.MOD_ADD, 'nsPagedSizeLimit', [b'20'])])
     conn.unbind_s()
-    user = ldap.initialize(scenario.ds.ldap_uri)
-    user.simple_bind_s(kw['dogtag_bind'], 'Secret.123')
     with pytest.raises(ldap.SIZELIMIT_EXCEEDED):
-        msgid = user.search_ext(
-            scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
-            '(&(requestId<=0810000000)(requeststate=*))', ['requestId'],
-            serverctrls=[SSSRequestControl(criticality=True,
-                                           ordering_rules=['-requestId']),
-                         SimplePagedResultsControl(False, size=500,
-                                                   cookie='')])
-        user.result3(msgid)
+        _sorted_lookup_as(scenario, kw['dogtag_bind'])
     requests = by_key(scenario.run(), LAST)['ca.requests']
     assert requests['result'] == 'ERROR', requests['text']
     assert requests['kw']['limit_exceeded'].startswith('paged size limit')
