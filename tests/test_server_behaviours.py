@@ -199,13 +199,36 @@ class Sandbox:
         argv = [os.path.join(BIN, 'dogtag-healthcheck'), '--config', conf,
                 '--output-type', output]
         if user:
+            # The installed package, where another user can read it: on a
+            # fresh machine the checkout (and .venv) may live in /root.
+            env['PYTHONPATH'] += os.pathsep + self.readable_install()
             argv = ['setpriv', '--reuid', user, '--regid', 'nogroup',
-                    '--clear-groups'] + argv
+                    '--clear-groups', '/usr/bin/python3', '-m',
+                    'ipahealthcheck_dogtag.commands.healthcheck'] + argv[1:]
         started = time.monotonic()
         done = subprocess.run(argv, cwd=self.dir, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=120)
         return done, time.monotonic() - started
+
+    def readable_install(self):
+        """A copy of the installed package and its metadata (entry points
+        included) in a directory any user can read."""
+        target = os.path.join(self.dir, 'site')
+        if not os.path.isdir(target):
+            import ipahealthcheck_dogtag
+            site = os.path.dirname(os.path.dirname(
+                ipahealthcheck_dogtag.__file__))
+            os.mkdir(target, 0o755)
+            for name in os.listdir(site):
+                if name.startswith('ipahealthcheck_dogtag'):
+                    shutil.copytree(os.path.join(site, name),
+                                    os.path.join(target, name))
+            for path, dirs, files in os.walk(target):
+                os.chmod(path, 0o755)
+                for name in files:
+                    os.chmod(os.path.join(path, name), 0o644)
+        return target
 
     def wait_until_answering(self, seconds=60):
         deadline = time.monotonic() + seconds
