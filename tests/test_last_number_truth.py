@@ -238,6 +238,16 @@ def _pkidbuser(scenario, **limits):
         conn.modify_s(scenario.tree.base, [(ldap.MOD_ADD, 'aci', [(
             '(targetattr="*")(version 3.0; acl "dbuser"; allow (read,search,'
             'compare) userdn="ldap:///%s";)' % dn).encode()])])
+        # 389-DS 3.1 (Debian 13) answers a non-root VLV request with
+        # "Insufficient access (VLV Control)" unless the control's feature
+        # entry grants it; Dogtag's own bind must be able to use it.
+        feature = 'oid=2.16.840.1.113730.3.4.9,cn=features,cn=config'
+        try:
+            conn.modify_s(feature, [(ldap.MOD_ADD, 'aci', [(
+                '(targetattr != "aci")(version 3.0; acl "dbuser vlv"; '
+                'allow (read,search) userdn="ldap:///%s";)' % dn).encode()])])
+        except (ldap.NO_SUCH_OBJECT, ldap.TYPE_OR_VALUE_EXISTS):
+            pass            # 389-DS 2.3: no feature entry, VLV allowed
     finally:
         conn.unbind_s()
     user = ldap.initialize(scenario.ds.ldap_uri)
