@@ -155,10 +155,18 @@ def test_bad_pki_version_setting(scenario):
 
 # -- what a real server cannot show: mocked ---------------------------------
 
+def _scan_deadline_passed(mocker):
+    """The scan gets a deadline already past (what a big repository and the
+    default timeout give); the reads around it keep their time."""
+    from ipahealthcheck_dogtag.dogtag import truth
+    real_scan = truth.scan
+    mocker.patch.object(truth, 'scan', side_effect=lambda d, r, last, _: (
+        real_scan(d, r, last, time.monotonic() - 1)))
+
+
 def test_time_budget_runs_out_on_a_healthy_repository(scenario, mocker):
     scenario.build(certs=range(1, 30), ca_requests=range(1, 30), kra=False)
-    mocker.patch.object(directory_module.time, 'monotonic',
-                        side_effect=_clock_jumping_after(3))
+    _scan_deadline_passed(mocker)
     certs = by_key(scenario.run(LAST), LAST)['ca.certificates']
     # The equality-index probe proves the usual fault absent: no WARNING.
     assert certs['result'] == 'SUCCESS'
@@ -168,32 +176,16 @@ def test_time_budget_runs_out_on_a_healthy_repository(scenario, mocker):
 
 
 def test_probe_proves_a_fault_when_the_budget_runs_out(scenario, ds, mocker):
-    """The scan gets a deadline already past (what a big repository and the
-    default timeout give); the reads around it keep their time."""
     from sandbox import cadb
-    from ipahealthcheck_dogtag.dogtag import truth
     scenario.build(certs=range(1, 21), ca_requests=range(1, 3), kra=False)
     cadb.make_stale_vlv(ds, scenario.tree.vlv_index_names(['allCerts']),
                         scenario.tree.certs_(range(21, 26)))
-    real_scan = truth.scan
-    mocker.patch.object(truth, 'scan', side_effect=lambda d, r, last, _: (
-        real_scan(d, r, last, time.monotonic() - 1)))
+    _scan_deadline_passed(mocker)
     certs = by_key(scenario.run(LAST), LAST)['ca.certificates']
     assert certs['result'] == 'ERROR'
     assert certs['kw']['scan_complete'] is False
     assert (certs['kw']['dogtag_last'], certs['kw']['first_reused'],
             certs['kw']['real_last']) == ('20', '21', '25')
-
-
-def _clock_jumping_after(calls):
-    """A monotonic() that leaps past the scans' deadline (0.7 x timeout)
-    but not past the reads' limit (0.85 x timeout) after a few reads."""
-    start, reads = time.monotonic(), []
-
-    def monotonic():
-        reads.append(1)
-        return start + (0 if len(reads) <= calls else 7.5)
-    return monotonic
 
 
 def test_ldap_error_during_the_scan(scenario, mocker):

@@ -242,12 +242,18 @@ def _pkidbuser(scenario, **limits):
         # "Insufficient access (VLV Control)" unless the control's feature
         # entry grants it; Dogtag's own bind must be able to use it.
         feature = 'oid=2.16.840.1.113730.3.4.9,cn=features,cn=config'
+        aci = ('(targetattr != "aci")(version 3.0; acl "VLV Request '
+               'Control"; allow (read, search, compare, proxy) '
+               'userdn = "ldap:///all";)').encode()
         try:
-            conn.modify_s(feature, [(ldap.MOD_ADD, 'aci', [(
-                '(targetattr != "aci")(version 3.0; acl "dbuser vlv"; '
-                'allow (read,search) userdn="ldap:///%s";)' % dn).encode()])])
-        except (ldap.NO_SUCH_OBJECT, ldap.TYPE_OR_VALUE_EXISTS):
-            pass            # 389-DS 2.3: no feature entry, VLV allowed
+            conn.modify_s(feature, [(ldap.MOD_ADD, 'aci', [aci])])
+        except ldap.TYPE_OR_VALUE_EXISTS:
+            pass
+        except ldap.NO_SUCH_OBJECT:
+            cadb.add(conn, feature, objectClass=[
+                'top', 'directoryServerFeature'],
+                oid='2.16.840.1.113730.3.4.9', cn='VLV Request Control',
+                aci=aci)
     finally:
         conn.unbind_s()
     user = ldap.initialize(scenario.ds.ldap_uri)
