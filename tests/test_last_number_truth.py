@@ -238,22 +238,15 @@ def _pkidbuser(scenario, **limits):
         conn.modify_s(scenario.tree.base, [(ldap.MOD_ADD, 'aci', [(
             '(targetattr="*")(version 3.0; acl "dbuser"; allow (read,search,'
             'compare) userdn="ldap:///%s";)' % dn).encode()])])
-        # 389-DS 3.1 (Debian 13) answers a non-root VLV request with
-        # "Insufficient access (VLV Control)" unless the control's feature
-        # entry grants it; Dogtag's own bind must be able to use it.
-        feature = 'oid=2.16.840.1.113730.3.4.9,cn=features,cn=config'
-        aci = ('(targetattr != "aci")(version 3.0; acl "VLV Request '
-               'Control"; allow (read, search, compare, proxy) '
-               'userdn = "ldap:///all";)').encode()
-        try:
-            conn.modify_s(feature, [(ldap.MOD_ADD, 'aci', [aci])])
-        except ldap.TYPE_OR_VALUE_EXISTS:
-            pass
-        except ldap.NO_SUCH_OBJECT:
-            cadb.add(conn, feature, objectClass=[
-                'top', 'directoryServerFeature'],
-                oid='2.16.840.1.113730.3.4.9', cn='VLV Request Control',
-                aci=aci)
+        # As Dogtag grants its bind (dogtagpki/pki v11.5.0 base/server/
+        # database/ds/db-access-grant.ldif, "Cert Manager access for VLV
+        # searches"): read on the VLV definitions, without which 389-DS
+        # answers "Insufficient access (VLV Control)" once the index is in use.
+        conn.modify_s('cn=ldbm database,cn=plugins,cn=config', [(
+            ldap.MOD_ADD, 'aci', [(
+                '(targetattr = "*")(version 3.0; acl "Cert Manager access '
+                'for VLV searches"; allow (read) userdn="ldap:///%s";)'
+                % dn).encode()])])
     finally:
         conn.unbind_s()
     user = ldap.initialize(scenario.ds.ldap_uri)
