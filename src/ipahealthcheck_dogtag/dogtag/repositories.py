@@ -33,7 +33,6 @@ class Kind:
     vlv: str = None            # the range VLV index, without -<instance>
     generator_property: str = None
     radix_property: str = None
-    reindex_command: str = None
     # Certificates and keys accept the sorted answer only inside the range;
     # requests only check its lower end (PKI >= 11.6).
     upper_checked: bool = True
@@ -67,8 +66,7 @@ KINDS = (
          attribute='serialno', lookup_filter='(certStatus=*)',
          required=('certstatus',), vlv='allCerts',
          generator_property='dbs.cert.id.generator',
-         radix_property='dbs.cert.id.radix',
-         reindex_command='ca-db-vlv-reindex'),
+         radix_property='dbs.cert.id.radix'),
     Kind(key='ca.requests', subsystem='ca', title='CA request IDs',
          dn_property='dbs.requestDN', default_rdn='ou=ca, ou=requests',
          range_rdn='ou=requests, ou=ranges',
@@ -76,8 +74,7 @@ KINDS = (
          attribute='requestId', lookup_filter='(requeststate=*)',
          required=('requeststate',), vlv='caAll',
          generator_property='dbs.request.id.generator',
-         radix_property='dbs.request.id.radix',
-         reindex_command='ca-db-vlv-reindex', upper_checked=False),
+         radix_property='dbs.request.id.radix', upper_checked=False),
     Kind(key='ca.replica_ids', subsystem='ca', title='CA replica IDs',
          dn_property='dbs.replicaDN', default_rdn='ou=replica',
          range_rdn='ou=replica, ou=ranges', prefix='Replica',
@@ -100,8 +97,7 @@ KINDS = (
          lookup_filter='(&(requeststate=*)(!(realm=*)))',
          required=('requeststate',), excluded=('realm',), vlv='kraAll',
          generator_property='dbs.request.id.generator',
-         radix_property='dbs.request.id.radix',
-         reindex_command='kra-db-vlv-reindex', upper_checked=False),
+         radix_property='dbs.request.id.radix', upper_checked=False),
     Kind(key='kra.replica_ids', subsystem='kra', title='KRA replica IDs',
          dn_property='dbs.replicaDN', default_rdn='ou=replica',
          range_rdn='ou=replica, ou=ranges', prefix='Replica',
