@@ -6,7 +6,8 @@ from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.dogtag import fixes, limits, truth
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
-from ipahealthcheck_dogtag.directory import REFUSED, DirectoryError
+from ipahealthcheck_dogtag.directory import (
+    OUT_OF_TIME, REFUSED, DirectoryError)
 from ipahealthcheck_dogtag.dogtag.lookup import (
     BadValue, dogtag_lookup, uses_sorted_search, vlv_lookup)
 from ipahealthcheck_dogtag.checks.plugin import registry
@@ -67,6 +68,7 @@ class LastNumberCheck(RangeCheck):
         fields['index'] = self.index_used(repo, answer)
         directory = self.context.directory()
         try:
+            bind = self.limits(database, repo)      # before the scan's cost
             remaining = deadline - self.now() if deadline else 10
             found = truth.probe(directory, repo, answer.last, remaining)
             scan = self.context.scan(repo, deadline)
@@ -74,7 +76,6 @@ class LastNumberCheck(RangeCheck):
             # while we read is then below it, a record the index misses is
             # still above it.
             last = self.repeat_lookup(directory, repo, database, answer)
-            bind = self.limits(database, repo)
         except DirectoryError as e:
             if e.connection:
                 raise           # the check's one `ldap` result says it
@@ -128,6 +129,12 @@ class LastNumberCheck(RangeCheck):
         try:
             return dogtag_lookup(directory, repo, database.pki_version).last
         except BadValue:
+            return answer.last
+        except DirectoryError as e:
+            if e.reason != OUT_OF_TIME:
+                raise
+            # A scan cut short left no time: judge by the answer taken
+            # before it, which the probe followed at once.
             return answer.last
 
     def limits(self, database, repo):
