@@ -88,7 +88,7 @@ def shown_on_one_line(msg, fields):
     try:
         for _, name, _, _ in string.Formatter().parse(msg):
             if name:
-                shown.add(re.split(r'[.\[]', name, 1)[0])
+                shown.add(re.split(r'[.\[]', name, maxsplit=1)[0])
     except ValueError:
         pass
     return {name: one_line(value, None if name == 'fix' else SHOWN_LIMIT)
