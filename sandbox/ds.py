@@ -244,6 +244,13 @@ class DirectoryServer:
                 'cn=%s,cn=ldbm database,cn=plugins,cn=config' % BACKEND,
                 [(ldap.MOD_REPLACE, 'nsslapd-cachememsize',
                   str(cache_mb * 2**20).encode())])
+            if self.db_lib == 'mdb':
+                # Every index of every scenario is an LMDB sub-database;
+                # the suite's shared instance outgrows the default count
+                # (lib389 backend.py: nsslapd-mdb-max-dbs, 3.1.2).
+                conn.modify_s(
+                    'cn=mdb,cn=config,cn=ldbm database,cn=plugins,cn=config',
+                    [(ldap.MOD_REPLACE, 'nsslapd-mdb-max-dbs', b'4096')])
         finally:
             conn.unbind_s()
         self.restart()
