@@ -484,6 +484,17 @@ def verify_vlv_unbuilt(ds, index_names):
             raise PlantError('an unbuilt VLV index (%s)' % name, view)
 
 
+def _verify_plant(ds, before, fault, holds):
+    """Each index is enabled, more records match it than before, and
+    `holds(view, old)`; else PlantError with what the server shows."""
+    for name, old in before.items():
+        view = VLVView(ds, name)
+        if not (view.enabled and view.records > old.records and
+                holds(view, old)):
+            raise PlantError('%s (%s)' % (fault, name),
+                             '%s; before the new records: %s' % (view, old))
+
+
 def make_stale_vlv(ds, index_names, add_later):
     """The field fault: a VLV index older than the records, trusted.
 
@@ -516,20 +527,14 @@ def make_stale_vlv(ds, index_names, add_later):
         saved = [_take_vlv_definition(conn, name) for name in index_names]
         add_entries(conn, add_later)
         for entries in saved:
-            for dn, attrs in entries:
-                conn.add_s(dn, list(attrs.items()))
+            add_entries(conn, entries)
     finally:
         conn.unbind_s()
     # From the next start on, 389-DS trusts the old file (vlvEnabled: 1).
     ds.restart()
-    for name, old in before.items():
-        view = VLVView(ds, name)
-        if not (view.enabled and view.records > old.records and
-                view.content_count == old.records and
-                view.vlv_last == old.real_last and
-                view.real_last != view.vlv_last):
-            raise PlantError('a stale VLV index (%s)' % name,
-                             '%s; before the new records: %s' % (view, old))
+    _verify_plant(ds, before, 'a stale VLV index', lambda view, old: (
+        view.content_count == old.records and
+        view.vlv_last == old.real_last and view.real_last != view.vlv_last))
     return list(index_names)
 
 
@@ -557,12 +562,8 @@ def make_incomplete_vlv(ds, index_names, add_later):
     finally:
         conn.unbind_s()
     ds.restart()
-    for name, old in before.items():
-        view = VLVView(ds, name)
-        if not (view.enabled and view.records > old.records and
-                view.content_count == view.records - old.records):
-            raise PlantError('an incomplete VLV index (%s)' % name,
-                             '%s; before the new records: %s' % (view, old))
+    _verify_plant(ds, before, 'an incomplete VLV index', lambda view, old: (
+        view.content_count == view.records - old.records))
     return list(index_names)
 
 
