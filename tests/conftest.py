@@ -39,12 +39,25 @@ def pytest_sessionstart(session):
                     % where, returncode=3)
 
 
+_SERVER_ERRORS = []
+
+
 @pytest.fixture(scope='session')
-def ds():
+def ds(request):
     server = DirectoryServer().create()
     cadb.prepare_backend(server)
     yield server
+    if request.session.testsfailed:
+        # The shared server's own account of a failed run, before it goes.
+        _SERVER_ERRORS.extend(server.error_log_tail())
     server.destroy()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SERVER_ERRORS:
+        terminalreporter.section('errors log of the shared 389-DS')
+        for line in _SERVER_ERRORS:
+            terminalreporter.write_line(line)
 
 
 class Scenario:
