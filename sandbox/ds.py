@@ -372,16 +372,20 @@ class DirectoryServer:
                   errors='replace') as f:
             return f.read()
 
+    def errors_log(self):
+        path = os.path.join(self.log_dir, 'errors')
+        with open(path, errors='replace') as f:
+            return f.read()
+
     def error_log_tail(self, lines=80):
         """The last warnings and errors of the errors log."""
-        path = os.path.join(self.log_dir, 'errors')
         try:
-            with open(path, errors='replace') as f:
-                text = f.read().splitlines()
+            text = self.errors_log().splitlines()
         except OSError as e:
             return ['(no errors log: %s)' % e]
         serious = [t for t in text if ' - ERR - ' in t or ' - CRIT - ' in t
-                   or ' - WARN - ' in t or ' - EMERG - ' in t]
+                   or ' - EMERG - ' in t or (
+                       ' - WARN - ' in t and 'backtrace' not in t)]
         return serious[-lines:]
 
     def audit_log(self):

@@ -1,5 +1,7 @@
 """dogtag.ranges against a real 389-DS with real VLV indices and records."""
 
+import ldap
+
 from sandbox import cadb
 from conftest import by_key
 
@@ -257,3 +259,68 @@ def test_read_only(scenario, ds):
     assert ' SRCH ' in operations
     for write in (' ADD ', ' MOD ', ' DEL ', ' MODRDN '):
         assert write not in operations
+
+
+def test_index_defined_over_records_and_never_built(scenario, ds):
+    """The field fault of VLV definitions added after the data (by hand or
+    by an upgrade) and never rebuilt, judged at PKI 11.7, where an unbuilt
+    index is otherwise normal.
+
+    On LMDB (389-DS 3.x) such an index has no database until an index task
+    or a start creates it, and 389-DS will not create one inside a write
+    (389-ds-base 3.1.2 db-mdb/mdb_instance.c,
+    dbmdb_open_dbi_from_filename; vlv.c do_vlv_update_index logs "Can't
+    get index file"). The add then fails with "Operations error", or goes
+    through unindexed when a later VLV update of the same add succeeds
+    (vlv.c vlv_update_all_indexes keeps the last result). The test takes
+    from the server's errors log which indices missed their add before it
+    judges the check: exactly those are errors. BerkeleyDB creates the
+    file on the first add, so there nothing misses and nothing is an error.
+    """
+    scenario.build(certs=range(1, 11), ca_requests=range(1, 11), kra=False,
+                   vlv=('caAll', 'allCerts'), reindex=False)
+    scenario.pki_version = '11.7.0'
+    tree = scenario.tree
+    records = {'allCerts-' + scenario.name: tree.certs_([11]),
+               'caAll-' + scenario.name: tree.requests_([11])}
+    logged_before = ds.errors_log()
+    refused = set()
+    conn = ds.connect()
+    try:
+        for key, entries in records.items():
+            try:
+                cadb.add_entries(conn, entries)
+            except ldap.OPERATIONS_ERROR:
+                refused.add(key)
+    finally:
+        conn.unbind_s()
+    logged = ds.errors_log()[len(logged_before):].lower()
+    missed = {key for key in records
+              if "can't get index file 'vlv#%sindex'" % key.replace('-', '')
+              .lower() in logged}
+    assert refused <= missed
+    if ds.db_lib == 'mdb' and not missed:
+        raise cadb.PlantError('a VLV index without its database',
+                              'every add entered every index')
+    if ds.db_lib != 'mdb':
+        assert not missed
+
+    index = by_key(scenario.run(), VLV)
+    errors = {key for key in records if index[key]['result'] == 'ERROR'}
+    assert errors == missed
+    for key in missed:
+        assert 'Operations error' in index[key]['kw']['msg']
+        assert 'vlvEnabled: 0' in index[key]['kw']['msg']
+        assert 'restart' in index[key]['kw']['fix']
+    for key in set(records) - missed:
+        assert index[key]['result'] == 'SUCCESS'
+        assert 'Operations error' not in index[key]['kw']['msg']
+
+    # The fix (rebuild, then restart) lets adds through and ends the alarm.
+    ds.reindex(vlv_indexes=tree.vlv_index_names(['allCerts', 'caAll']))
+    ds.restart()
+    scenario.add(tree.certs_([12]) + tree.requests_([12]))
+    index = by_key(scenario.run(), VLV)
+    for key in records:
+        assert index[key]['result'] == 'SUCCESS'
+        assert 'holds all' in index[key]['kw']['msg']

@@ -111,6 +111,7 @@ class Context:
         self._lookups = {}
         self._scans = {}
         self._vlv = {}
+        self._lmdb = {}
         self._recorded = {}
         self._topology = None
         self._exists = {}
@@ -216,6 +217,13 @@ class Context:
             self._vlv[backend] = vlv.read_definitions(self.directory(),
                                                       backend)
         return self._vlv[backend]
+
+    def lmdb_databases(self, backend):
+        """The backend's open LMDB databases, or None off LMDB."""
+        if backend not in self._lmdb:
+            self._lmdb[backend] = vlv.lmdb_databases(self.directory(),
+                                                     backend)
+        return self._lmdb[backend]
 
 
 def _check_basedn(basedn):

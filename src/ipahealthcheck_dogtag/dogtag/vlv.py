@@ -6,6 +6,7 @@ vlvSearch/vlvIndex pair of the backend; otherwise it sorts every candidate
 in memory. VLV definitions are not replicated: each server has its own.
 """
 
+from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.dogtag.repositories import normalize_dn
 
 
@@ -19,6 +20,17 @@ class Definition:
         self.enabled = _first(index, 'vlvenabled') if index else None
         self.uses = _first(index, 'vlvuses') if index else None
         self.has_index = index is not None
+        self.index_name = _first(index, 'cn') if index else None
+
+    @property
+    def database(self):
+        """The index's database name: "vlv#" and the vlvIndex cn's ASCII
+        letters and digits, lower-cased (389-DS vlv_srch.c,
+        vlvIndex_build_filename, 2.3.1 and 3.1.2)."""
+        if not self.index_name:
+            return None
+        return 'vlv#' + ''.join(c.lower() for c in self.index_name
+                                if c.isascii() and c.isalnum())
 
     @property
     def built(self):
@@ -71,3 +83,26 @@ def read_definitions(directory, backend):
         name = _first(attrs, 'cn') or dn
         found[name.lower()] = Definition(name, attrs, indexes.get(dn))
     return found
+
+
+def lmdb_databases(directory, backend):
+    """The names of the backend's LMDB databases 389-DS has open, or None
+    when the backend is not on LMDB (or its monitor cannot be read).
+
+    Only the LMDB monitor of a backend lists its databases as dbiName-<n>
+    ("<backend>/<name>.db"; 389-ds-base 3.1.2 db-mdb/mdb_monitor.c); the
+    BerkeleyDB one lists files (dbfilename-<n>) instead.
+    """
+    try:
+        attrs = directory.entry(
+            'cn=monitor,cn=%s,cn=ldbm database,cn=plugins,cn=config'
+            % backend, ['*'])
+    except DirectoryError:
+        return None     # no claim about LMDB then
+    names = [values[0].decode('utf-8', 'replace')
+             for key, values in (attrs or {}).items()
+             if key.startswith('dbiname-') and values]
+    if not names:
+        return None
+    return {name.split('/', 1)[-1].lower().rsplit('.db', 1)[0]
+            for name in names}

@@ -381,6 +381,18 @@ class VLVIndexCheck(RangeCheck):
             return constants.SUCCESS, constants.WARNING, constants.SUCCESS
         return constants.WARNING, constants.WARNING, constants.SUCCESS
 
+    def never_opened(self, repo, definition):
+        """On LMDB, a VLV index defined since 389-DS started and never
+        rebuilt has no database: an index task or the next start creates
+        it, and an add cannot (389-ds-base 3.1.2, db-mdb/mdb_instance.c,
+        dbmdb_open_dbi_from_filename). The add fails, or skips the index
+        when a later VLV update succeeds (vlv.c, vlv_update_all_indexes
+        keeps the last result). Seen on 3.1.2; after a restart the index is
+        enabled and empty. BerkeleyDB creates the file on the first add."""
+        databases = self.context.lmdb_databases(repo.subsystem.database)
+        return databases is not None and definition.database is not None \
+            and definition.database not in databases
+
     def check_index(self, database, repo, fields, deadline):
         name = repo.vlv_name
         fields = dict(fields, index=name, repository=repo.key,
@@ -420,6 +432,22 @@ class VLVIndexCheck(RangeCheck):
         scan = self.context.scan(repo, deadline)
         fields.update(records=scan.matching, scan_complete=scan.complete,
                       vlv_enabled=definition.built)
+        if not definition.built and self.never_opened(repo, definition):
+            fields['fix'] = fixes.vlv_reindex(repo, database)
+            yield self.result(
+                constants.ERROR, name,
+                'The VLV index {index} is defined but was never built '
+                '(vlvEnabled: 0), and its LMDB database does not exist yet. '
+                '389-DS on LMDB will not create it inside a write, so an add '
+                'of a record under {container} either fails with '
+                '"Operations error" or goes through without entering the '
+                'index (errors log: "Can\'t get index file"), until the '
+                'index is rebuilt. A restart alone is no fix: 389-DS then '
+                'trusts the index while it holds none of the {records} '
+                'records already there. '
+                'Fix: {fix}.',
+                **fields)
+            return
         if not definition.built:
             if scan.complete and scan.matching == 0:
                 yield self.result(
