@@ -219,7 +219,7 @@ class Context:
         return self._vlv[backend]
 
     def lmdb_databases(self, backend):
-        """The backend's open LMDB databases, or None off LMDB."""
+        """The backend's registered LMDB databases, or None off LMDB."""
         if backend not in self._lmdb:
             self._lmdb[backend] = vlv.lmdb_databases(self.directory(),
                                                      backend)

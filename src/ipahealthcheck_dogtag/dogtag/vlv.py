@@ -25,8 +25,8 @@ class Definition:
     @property
     def database(self):
         """The index's database name: "vlv#" and the vlvIndex cn's ASCII
-        letters and digits, lower-cased (389-DS vlv_srch.c,
-        vlvIndex_build_filename, 2.3.1 and 3.1.2)."""
+        letters and digits, lower-cased (389-DS vlv_srch.c:
+        vlvIndex_createfilename in 2.3.1, vlvIndex_build_filename from 2.6)."""
         if not self.index_name:
             return None
         return 'vlv#' + ''.join(c.lower() for c in self.index_name
@@ -86,12 +86,13 @@ def read_definitions(directory, backend):
 
 
 def lmdb_databases(directory, backend):
-    """The names of the backend's LMDB databases 389-DS has open, or None
-    when the backend is not on LMDB (or its monitor cannot be read).
+    """The names of the databases 389-DS has registered for an LMDB
+    backend, open or not, or None when the backend is not on LMDB (or its
+    monitor cannot be read).
 
-    Only the LMDB monitor of a backend lists its databases as dbiName-<n>
-    ("<backend>/<name>.db"; 389-ds-base 3.1.2 db-mdb/mdb_monitor.c); the
-    BerkeleyDB one lists files (dbfilename-<n>) instead.
+    Only the LMDB monitor of a backend lists its databases, as dbiName-<n>
+    ("<backend>/<name>.db", lower-cased; 389-ds-base 3.1.2
+    db-mdb/mdb_monitor.c); the BerkeleyDB one lists files (dbFilename-<n>).
     """
     try:
         attrs = directory.entry(

@@ -382,13 +382,15 @@ class VLVIndexCheck(RangeCheck):
         return constants.WARNING, constants.WARNING, constants.SUCCESS
 
     def never_opened(self, repo, definition):
-        """On LMDB, a VLV index defined since 389-DS started and never
-        rebuilt has no database: an index task or the next start creates
-        it, and an add cannot (389-ds-base 3.1.2, db-mdb/mdb_instance.c,
+        """On LMDB, a VLV index defined since 389-DS started, with no
+        index task on its backend since, has no database; an add cannot
+        create one (389-ds-base 3.1.2, db-mdb/mdb_instance.c,
         dbmdb_open_dbi_from_filename). The add fails, or skips the index
         when a later VLV update succeeds (vlv.c, vlv_update_all_indexes
-        keeps the last result). Seen on 3.1.2; after a restart the index is
-        enabled and empty. BerkeleyDB creates the file on the first add."""
+        keeps the last result). Any index task on the backend, or a start,
+        creates the database empty (dbmdb_open_all_files), and only a
+        rebuild of this index fills it. Seen on 3.1.2. BerkeleyDB creates
+        the file on the first add."""
         databases = self.context.lmdb_databases(repo.subsystem.database)
         return databases is not None and definition.database is not None \
             and definition.database not in databases
@@ -441,10 +443,11 @@ class VLVIndexCheck(RangeCheck):
                 '389-DS on LMDB will not create it inside a write, so an add '
                 'of a record under {container} either fails with '
                 '"Operations error" or goes through without entering the '
-                'index (errors log: "Can\'t get index file"), until the '
-                'index is rebuilt. A restart alone is no fix: 389-DS then '
-                'trusts the index while it holds none of the {records} '
-                'records already there. '
+                'index (errors log: "Can\'t get index file"). Only a '
+                'rebuild of this index is a fix: a restart or another index '
+                'task on the backend creates it empty, and 389-DS then '
+                'trusts an index that holds none of the {records} records '
+                'already there. '
                 'Fix: {fix}.',
                 **fields)
             return
