@@ -384,8 +384,8 @@ class DirectoryServer:
         except OSError as e:
             return ['(no errors log: %s)' % e]
         serious = [t for t in text if ' - ERR - ' in t or ' - CRIT - ' in t
-                   or ' - EMERG - ' in t or (
-                       ' - WARN - ' in t and 'backtrace' not in t)]
+                   or ' - EMERG - ' in t or ' - WARN - ' in t]
+        serious = [t for t in serious if 'slapi_log_backtrace' not in t]
         return serious[-lines:]
 
     def audit_log(self):
