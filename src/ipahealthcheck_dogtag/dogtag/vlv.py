@@ -26,7 +26,7 @@ class Definition:
     def database(self):
         """The index's database name: "vlv#" and the vlvIndex cn's ASCII
         letters and digits, lower-cased (389-DS vlv_srch.c:
-        vlvIndex_createfilename in 2.3.1, vlvIndex_build_filename from 2.6)."""
+        vlvIndex_createfilename in 2.3.1, vlvIndex_build_filename in 3.x)."""
         if not self.index_name:
             return None
         return 'vlv#' + ''.join(c.lower() for c in self.index_name

@@ -390,10 +390,17 @@ class VLVIndexCheck(RangeCheck):
         keeps the last result). Any index task on the backend, or a start,
         creates the database empty (dbmdb_open_all_files), and only a
         rebuild of this index fills it. Seen on 3.1.2. BerkeleyDB creates
-        the file on the first add."""
+        the file on the first add.
+
+        The monitor lists the databases in name order and stops early if
+        one cannot be read (mdb_instance.c, dbdmd_gather_stats), so a name
+        counts as missing only when a name after it is listed (every built
+        VLV index has a "~recno-cache/..." database, which sorts last)."""
         databases = self.context.lmdb_databases(repo.subsystem.database)
-        return databases is not None and definition.database is not None \
-            and definition.database not in databases
+        wanted = definition.database
+        return databases is not None and wanted is not None and \
+            wanted not in databases and \
+            any(name > wanted for name in databases)
 
     def check_index(self, database, repo, fields, deadline):
         name = repo.vlv_name
@@ -446,9 +453,11 @@ class VLVIndexCheck(RangeCheck):
                 'index (errors log: "Can\'t get index file"). Only a '
                 'rebuild of this index is a fix: a restart or another index '
                 'task on the backend creates it empty, and 389-DS then '
-                'trusts an index that holds none of the {records} records '
-                'already there. '
-                'Fix: {fix}.',
+                'trusts an index that holds none of the records already '
+                'there' + (' ({records} found)' if scan.complete else
+                           ' (at least {records})') + '. If the rebuild fails '
+                'with "MDB_DBS_FULL" in the errors log, raise '
+                'nsslapd-mdb-max-dbs first. Fix: {fix}.',
                 **fields)
             return
         if not definition.built:
