@@ -367,30 +367,31 @@ class DirectoryServer:
             # the server restarts, as seen with 3.1.2.
             self.restart()
 
-    def access_log(self):
-        with open(os.path.join(self.log_dir, 'access'),
-                  errors='replace') as f:
+    def _log(self, name):
+        with open(os.path.join(self.log_dir, name), errors='replace') as f:
             return f.read()
+
+    def access_log(self):
+        return self._log('access')
 
     def errors_log(self):
-        path = os.path.join(self.log_dir, 'errors')
-        with open(path, errors='replace') as f:
-            return f.read()
+        return self._log('errors')
+
+    def audit_log(self):
+        """The audit log, or '' when there is no file (yet)."""
+        try:
+            return self._log('audit')
+        except FileNotFoundError:
+            return ''
 
     def error_log_tail(self, lines=80):
-        """The last warnings and errors of the errors log."""
+        """The last warnings and errors of the errors log, without the
+        backtrace lines 389-DS adds to some of them."""
         try:
             text = self.errors_log().splitlines()
         except OSError as e:
             return ['(no errors log: %s)' % e]
-        serious = [t for t in text if ' - ERR - ' in t or ' - CRIT - ' in t
-                   or ' - EMERG - ' in t or ' - WARN - ' in t]
-        serious = [t for t in serious if 'slapi_log_backtrace' not in t]
+        levels = (' - WARN - ', ' - ERR - ', ' - CRIT - ', ' - EMERG - ')
+        serious = [t for t in text if any(level in t for level in levels)
+                   and 'slapi_log_backtrace' not in t]
         return serious[-lines:]
-
-    def audit_log(self):
-        path = os.path.join(self.log_dir, 'audit')
-        if not os.path.exists(path):
-            return ''
-        with open(path, errors='replace') as f:
-            return f.read()
