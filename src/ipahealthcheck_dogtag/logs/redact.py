@@ -84,27 +84,33 @@ _COOKIE_ATTRIBUTES = {'path', 'domain', 'expires', 'max-age', 'samesite',
 # release-4-12-0).
 _COOKIE_PAIR = re.compile(r'((?:^|;)\s*)([^=;\s]+)=([^;\s,]+)')
 
+# (name, words one of which a line must hold (lower case), regex): the
+# substring test is much cheaper than the regex, which then runs on few
+# lines.
 RULES = [
-    ('authorization', re.compile(
+    ('authorization', ('authorization',), re.compile(
         r'(\bAuthorization\s*[:=]\s*(?:(?:Basic|Bearer|Negotiate|Digest|'
         r'Token)\s+)?)([^\s\'",;]+)', re.I)),
-    ('cookie', re.compile(r'(\b(?:Set-)?Cookie[\'"]?\s*[:=]\s*[\'"]?)'
-                          r'([^\r\n\'"]+)', re.I)),
-    ('session', re.compile(r'(\b(?:JSESSIONID|sessionID|session_id)'
-                           r'\s*=\s*\[?)([^\]\s&;,\'"}]+)', re.I)),
-    ('session-word', re.compile(r'((?<![-\w])[Ss]ession(?: not found:)? )'
-                                r'(\d+)\b')),
-    ('session-dn', re.compile(r'(\bcn=)(\d+)(?=\s*,\s*ou=sessions\s*,\s*'
-                              r'ou=Security Domain)', re.I)),
-    ('url', re.compile(r'([?&](?:sessionID|session_id|pwd|pin|password|'
-                       r'passwd)=)([^&\s\'"#]+)', re.I)),
-    ('option', re.compile(
+    ('cookie', ('cookie',), re.compile(
+        r'(\b(?:Set-)?Cookie[\'"]?\s*[:=]\s*[\'"]?)([^\r\n\'"]+)', re.I)),
+    ('session', ('session',), re.compile(
+        r'(\b(?:JSESSIONID|sessionID|session_id)\s*=\s*\[?)'
+        r'([^\]\s&;,\'"}]+)', re.I)),
+    ('session-word', ('session',), re.compile(
+        r'((?<![-\w])[Ss]ession(?: not found:)? )(\d+)\b')),
+    ('session-dn', ('ou=sessions',), re.compile(
+        r'(\bcn=)(\d+)(?=\s*,\s*ou=sessions\s*,\s*ou=Security Domain)',
+        re.I)),
+    ('url', ('pwd=', 'pin=', 'passw', 'session'), re.compile(
+        r'([?&](?:sessionID|session_id|pwd|pin|password|passwd)=)'
+        r'([^&\s\'"#]+)', re.I)),
+    ('option', ('-w', '--'), re.compile(
         r'((?:^|[\s\'"\[,])(?:-w|--password|--[\w-]*-password|--pin|'
         r'--[\w-]*-pin|--session)(?:=|\s+|[\'"],\s*[\'"]))([^\s\'",\]]+)')),
-    ('pki-password', re.compile(
+    ('pki-password', ('-c',), re.compile(
         r'((?:^|[\s\'"\[/])pki[\'"]?(?:,\s*|\s+)(?:[^\]\n]*?[\s\'"\[,])?'
         r'-c(?:\s+|[\'"],\s*[\'"]))((?!-)[^\s\'",\]]+)')),
-    ('keyvalue', re.compile(
+    ('keyvalue', ('pass', 'secret', 'rootpw', 'pin', 'pwd'), re.compile(
         r'([\'"]?' + _KEY + r'[\'"]?\s*(?:[:=]|=>)\s*[\'"]?)'
         r'((?:\{[\w-]+\})?[^\s\'",}\]&;]+)', re.I)),
 ]
@@ -114,12 +120,16 @@ class Redactor:
     """Masks secrets in text; counts what each rule masked."""
 
     def __init__(self):
-        self.counts = {name: 0 for name, _ in RULES}
+        self.counts = {name: 0 for name, _, _ in RULES}
+        self._masks = {name: self._cookie if name == 'cookie'
+                       else self._mask_one(name) for name, _, _ in RULES}
 
     def __call__(self, text):
-        for name, regex in RULES:
-            mask = self._cookie if name == 'cookie' else self._mask_one(name)
-            text = regex.sub(mask, text)
+        lower = text.lower()
+        for name, hints, regex in RULES:
+            if not any(h in lower for h in hints):
+                continue
+            text = regex.sub(self._masks[name], text)
         return text
 
     def _mask_one(self, name):
