@@ -194,6 +194,8 @@ def test_the_redactor_masks_values_and_keeps_words():
             "args=['/usr/bin/certutil', '-d', '/etc/pki/pki-tomcat/alias', "
             "'-S', '-c', 'caSigningCert cert-pki-ca', '-n', 'x']",
             "Command '['bash', '-c', 'source /etc/sysconfig/pki-tomcat']'",
+            # pki/server/cli/cert.py v10.10.0: an HSM token's name
+            'Token: Internal Key Storage Token',
             'GetCookie init', 'DownloadPKCS12 process: Failed to get the pin '
             'from the cookie.',
             'LdapAuthInfo: getPasswordFromStore: password for internaldb',
