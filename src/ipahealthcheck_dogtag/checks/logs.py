@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
-from ipahealthcheck_dogtag.logs import bundle, formats, tail
+from ipahealthcheck_dogtag.logs import bundle, formats, redact, tail
 
 # Dogtag's texts for an add refused with LDAP 68, by version: ldapjdk
 # "error result" / "Already exists" through LDAPSession.java ("Unable to
@@ -142,7 +142,10 @@ class LogCheck(DogtagCheck):
                     finding: count,
                     finding + '_first': iso(first) if first else None,
                     finding + '_last': iso(last) if last else None,
-                    finding + '_example': example[:500] if example else None,
+                    # Log text leaving the host: masked first, then cut,
+                    # so no part of a secret survives the cut.
+                    finding + '_example':
+                        redact.redact(example)[:500] if example else None,
                 })
                 if count:
                     level = max(level, severity)
