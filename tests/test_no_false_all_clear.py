@@ -175,3 +175,29 @@ def test_logs_need_no_directory_server(tmp_path):
         assert (r['result'], r['kw']['key']) == ('ERROR', 'ldap'), r
         assert 'Cannot tell which 389-DS instance' in r['text']
         assert 'dogtag_ldap_uri' in r['text']
+
+
+def test_debug_logs_the_caller_may_not_list(scenario, host):
+    """The configuration is readable, the log directory (0770 as PKI
+    makes it) is not: the log check says so instead of "No ca debug log
+    ...: nothing to read" (a SUCCESS before)."""
+    host.install_ca(scenario.tree)
+    for directory in (host.instance_dir,
+                      os.path.join(host.instance_dir, 'conf')):
+        os.chmod(directory, 0o755)
+    ca_conf = os.path.join(host.instance_dir, 'conf', 'ca')
+    os.chmod(ca_conf, 0o755)
+    os.chmod(os.path.join(ca_conf, 'CS.cfg'), 0o644)
+    log_dir = os.path.join(host.instance_dir, 'logs', 'ca')
+    os.makedirs(log_dir, 0o770)
+    os.chmod(os.path.join(host.instance_dir, 'logs'), 0o755)
+    code, results = host.run(host.config(scenario.ds, host.instance_dir),
+                             user='nobody')
+    logs = [r for r in results if r['check'] == 'LogCheck']
+    assert [(r['result'], r['kw']['key']) for r in logs] == [
+        ('ERROR', 'ca.debug')]
+    message = text(logs[0])
+    assert message.startswith('Cannot read %s: Permission denied for '
+                              'nobody (uid 65534)' % log_dir), message
+    assert 'Run the healthcheck as root' in message
+    assert code == 1
