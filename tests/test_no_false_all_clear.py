@@ -51,10 +51,12 @@ class Host:
         os.makedirs(os.path.join(self.root, 'pki'), 0o755)
 
     def config(self, ds, instance_dir=None):
-        """Our keys, without dogtag_instance_dir unless given."""
+        """Our keys, without dogtag_instance_dir unless given, and without
+        dogtag_ldap_uri when `ds` is None."""
         path = os.path.join(self.root, 'healthcheck.conf')
-        lines = ['[default]', 'dogtag_ldap_uri = %s' % ds.socket_path,
-                 'dogtag_pki_version = 11.5.0']
+        lines = ['[default]', 'dogtag_pki_version = 11.5.0']
+        if ds is not None:
+            lines.append('dogtag_ldap_uri = %s' % ds.socket_path)
         if instance_dir:
             lines.append('dogtag_instance_dir = %s' % instance_dir)
         with open(path, 'w') as f:
@@ -201,3 +203,35 @@ def test_debug_logs_the_caller_may_not_list(scenario, host):
                               'nobody (uid 65534)' % log_dir), message
     assert 'Run the healthcheck as root' in message
     assert code == 1
+
+
+def test_a_dirsrv_configuration_the_caller_may_not_read(scenario, host):
+    """No dogtag_ldap_uri and no IPA: the only 389-DS instance's dse.ldif
+    names the socket, and its directory is mode 0770 (as 389-DS makes
+    /etc/dirsrv/slapd-<id>). Before: "found 0" instances; now the checks
+    that read the directory say who may not read it; dogtag.logs, which
+    reads files only, still runs."""
+    host.install_ca(scenario.tree)
+    for path, dirs, files in os.walk(host.instance_dir):
+        os.chmod(path, 0o755)
+        for name in files:
+            os.chmod(os.path.join(path, name), 0o644)
+    instance = os.path.join(host.root, 'no-dirsrv', 'slapd-EXAMPLE')
+    os.makedirs(instance)
+    os.chmod(os.path.dirname(instance), 0o755)
+    with open(os.path.join(instance, 'dse.ldif'), 'w') as f:
+        f.write('dn: cn=config\nnsslapd-ldapifilepath: %s\n'
+                % scenario.ds.socket_path)
+    os.chmod(instance, 0o770)
+    code, results = host.run(host.config(None, host.instance_dir),
+                             user='nobody')
+    assert code == 1
+    for r in results:
+        if r['check'] == 'LogCheck':
+            assert (r['result'], r['kw']['key']) == ('SUCCESS', 'ca.debug')
+            continue
+        assert (r['result'], r['kw']['key']) == ('ERROR', 'ldap'), r
+        assert r['kw']['blocked'] == instance
+        assert 'for nobody (uid 65534)' in text(r)
+        assert 'LDAPI socket' in text(r)
+    assert {r['check'] for r in results} > {'LogCheck'}
