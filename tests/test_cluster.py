@@ -266,3 +266,80 @@ def test_reports_of_the_wrong_shape(tmp_path):
         assert 'Traceback' not in text
         assert not any(line.startswith('EVIL') for line in text.splitlines())
         assert 'x.example.test\\nEVIL' in text       # shown escaped
+
+
+def report_of(server, masters=None):
+    """GOOD as `server` wrote it; with IPA's server list when given."""
+    records = json.loads(json.dumps(GOOD))
+    records[0]['kw']['fqdn'] = server
+    if masters is not None:
+        records.append({'source': 'ipahealthcheck.ipa.meta',
+                        'check': 'IPAMetaCheck', 'result': 'SUCCESS',
+                        'kw': {'masters': masters}})
+    return json.dumps(records)
+
+
+def inputs_of(directory):
+    done = clustercheck(directory, '--output-type', 'json')
+    assert not done.stderr, done.stderr
+    return done.returncode, by_check(json.loads(done.stdout))['InputCheck']
+
+
+def test_no_report_is_no_all_clear(tmp_path):
+    """A copy that failed in cron leaves the directory empty, or holding
+    only a truncated file. Before: SUCCESS "Read 0 server report(s)",
+    exit 0."""
+    code, inputs = inputs_of(tmp_path)
+    assert code == 1
+    assert inputs['inputs']['result'] == 'ERROR'
+    text = inputs['inputs']['kw']['msg'].format(**inputs['inputs']['kw'])
+    assert text.startswith('No server report in %s: found 0 file(s)'
+                           % tmp_path)
+    assert 'Collect each server' in text
+    (tmp_path / 'a.json').write_text('')
+    code, inputs = inputs_of(tmp_path)
+    assert code == 1
+    assert inputs['inputs']['result'] == 'ERROR'
+    assert inputs['inputs']['kw']['unusable'] == 1
+
+
+def test_fewer_reports_than_the_server_list(tmp_path):
+    """IPA's server list names three servers, two reported: the input
+    summary itself is an ERROR naming the missing one; with all three it
+    is a SUCCESS that says it compared."""
+    masters = ['a.example.test', 'b.example.test', 'c.example.test']
+    for server in masters[:2]:
+        (tmp_path / (server + '.json')).write_text(report_of(server,
+                                                             masters))
+    code, inputs = inputs_of(tmp_path)
+    assert code == 1
+    summary = inputs['inputs']
+    assert summary['result'] == 'ERROR'
+    assert (summary['kw']['servers'], summary['kw']['listed'],
+            summary['kw']['missing']) == (2, 3, ['c.example.test'])
+    assert 'none from c.example.test' in summary['kw']['msg'].format(
+        **summary['kw'])
+    (tmp_path / 'c.example.test.json').write_text(report_of('c.example.test',
+                                                            masters))
+    code, inputs = inputs_of(tmp_path)
+    assert inputs['inputs']['result'] == 'SUCCESS'
+    assert inputs['inputs']['kw']['listed'] == 3
+
+
+def test_a_report_without_dogtag_results(tmp_path):
+    """ipa-healthcheck without our plugin, or with --failures-only on a
+    healthy server, writes no dogtag.* result: nothing is known about
+    that CA. Before: its row was a SUCCESS with no finding."""
+    (tmp_path / 'a.json').write_text(report_of('a.example.test'))
+    (tmp_path / 'b.json').write_text(json.dumps([
+        {'source': 'ipahealthcheck.meta.core', 'check': 'MetaCheck',
+         'result': 'SUCCESS', 'kw': {'key': 'meta',
+                                     'fqdn': 'b.example.test'}}]))
+    (tmp_path / 'c.json').write_text('[]')
+    code, inputs = inputs_of(tmp_path)
+    assert code == 1
+    for name, server in (('b.json', 'b.example.test'), ('c.json', 'c')):
+        assert inputs[name]['result'] == 'ERROR'
+        assert inputs[name]['kw']['server'] == server
+        assert 'holds no dogtag.* result' in inputs[name]['kw']['msg']
+    assert 'a.json' not in inputs

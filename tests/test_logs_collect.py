@@ -142,3 +142,94 @@ def test_collect_refuses_empty_window(tmp_path):
     assert result.returncode == 2
     assert 'window is empty' in result.stderr
     assert MASTER not in result.stderr
+
+
+SCRIPT = os.path.join(os.path.dirname(sys.executable), 'dogtag-diagnose')
+
+
+def diagnose(*args):
+    return subprocess.run([SCRIPT] + list(args), capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_collect_with_nothing_to_collect(tmp_path):
+    """Before: an archive holding only its manifest, and exit 0."""
+    out = tmp_path / 'x.tar.gz'
+    result = diagnose('collect', '--root', str(tmp_path / 'nonexistent'),
+                      '-o', str(out))
+    assert result.returncode == 2
+    assert 'cannot read --root %s' % (tmp_path / 'nonexistent') in \
+        result.stderr
+    assert not out.exists()
+
+    empty = tmp_path / 'host'
+    (empty / 'var' / 'log').mkdir(parents=True)
+    result = diagnose('collect', '--root', str(empty), '-o', str(out))
+    assert result.returncode == 1, result.stderr
+    assert 'nothing to collect, no archive written: expected a log of ' \
+        'the window' in result.stderr
+    assert 'found no log file; journal of pki-tomcatd@pki-tomcat.service' \
+        ' (journalctl not available)' in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not out.exists()
+
+    # Logs, none of them in the window: each is named with its reason.
+    host = replica_tree(tmp_path)
+    result = diagnose('collect', '--root', host.root, '-o', str(out),
+                      '--since', '2020-01-01T00:00:00Z',
+                      '--until', '2020-01-02T00:00:00Z')
+    assert result.returncode == 1, result.stderr
+    assert 'var/log/ipareplica-install.log (older than the window)' in \
+        result.stderr or 'nothing in the window' in result.stderr
+    assert not out.exists()
+
+
+def no_failure_host(tmp_path):
+    """Debug lines every half hour over six hours, and no failed install."""
+    host = Host(tmp_path, REPLICA, 'UTC')
+    for n in range(13):
+        host.debug(T0 + timedelta(minutes=30 * n), 'SEVERE line %d' % n,
+                   level='SEVERE')
+    return host.write()
+
+
+def window_of(*args):
+    result = diagnose('analyse', '--json', *args)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report['failure'] is None
+    return report['window'], [e['text'] for e in report['timeline']]
+
+
+def test_analyse_honours_one_bound(tmp_path):
+    """Before: without a failure, --since alone or --until alone was
+    dropped for the last two hours of the logs."""
+    root = no_failure_host(tmp_path)
+    window, texts = window_of(root)
+    assert window == {'start': '2024-03-05T18:00:00Z',
+                      'end': '2024-03-05T20:00:00Z'}
+    window, texts = window_of(root, '--since', '2024-03-05T15:00:00Z')
+    assert window == {'start': '2024-03-05T15:00:00Z',
+                      'end': '2024-03-05T20:00:00Z'}
+    assert any(t.endswith('SEVERE line 2') for t in texts)
+    assert not any(t.endswith('SEVERE line 1') for t in texts)
+    window, texts = window_of(root, '--until', '2024-03-05T16:00:00Z')
+    assert window == {'start': '2024-03-05T14:00:00Z',
+                      'end': '2024-03-05T16:00:00Z'}
+    assert any(t.endswith('SEVERE line 0') for t in texts)
+    assert not any(t.endswith('SEVERE line 5') for t in texts)
+
+
+def test_analyse_refuses_bad_margins(tmp_path):
+    root = no_failure_host(tmp_path)
+    for option, value in (('--after', '-5'), ('--before', '-1'),
+                          ('--after', 'nan'), ('--before', 'inf')):
+        result = diagnose('analyse', root, option, value)
+        assert result.returncode == 2, (option, value)
+        assert 'usage: dogtag-diagnose' in result.stderr
+        assert 'expected a number of minutes, 0 or more' in result.stderr
+        assert 'Traceback' not in result.stderr
+    result = diagnose('analyse', root, '--since', '2024-03-05T16:00:00Z',
+                      '--until', '2024-03-05T15:00:00Z')
+    assert result.returncode == 2
+    assert 'the window is empty' in result.stderr

@@ -208,23 +208,7 @@ class Sandbox:
         return done, time.monotonic() - started
 
     def readable_install(self):
-        """A copy of the installed package and its metadata (entry points
-        included) in a directory any user can read."""
-        target = os.path.join(self.dir, 'site')
-        if not os.path.isdir(target):
-            import ipahealthcheck_dogtag
-            site = os.path.dirname(os.path.dirname(
-                ipahealthcheck_dogtag.__file__))
-            os.mkdir(target, 0o755)
-            for name in os.listdir(site):
-                if name.startswith('ipahealthcheck_dogtag'):
-                    shutil.copytree(os.path.join(site, name),
-                                    os.path.join(target, name))
-            for path, dirs, files in os.walk(target):
-                os.chmod(path, 0o755)
-                for name in files:
-                    os.chmod(os.path.join(path, name), 0o644)
-        return target
+        return readable_install(os.path.join(self.dir, 'site'))
 
     def wait_until_answering(self, seconds=60):
         deadline = time.monotonic() + seconds
@@ -254,6 +238,25 @@ class Sandbox:
     def destroy(self):
         self.ds.destroy()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def readable_install(target):
+    """A copy of the installed package and its metadata (entry points
+    included) in a directory any user can read."""
+    if not os.path.isdir(target):
+        import ipahealthcheck_dogtag
+        site = os.path.dirname(os.path.dirname(
+            ipahealthcheck_dogtag.__file__))
+        os.mkdir(target, 0o755)
+        for name in os.listdir(site):
+            if name.startswith('ipahealthcheck_dogtag'):
+                shutil.copytree(os.path.join(site, name),
+                                os.path.join(target, name))
+        for path, dirs, files in os.walk(target):
+            os.chmod(path, 0o755)
+            for name in files:
+                os.chmod(os.path.join(path, name), 0o644)
+    return target
 
 
 def _zombie(pid):

@@ -9,6 +9,7 @@ import glob
 import io
 import math
 import os
+import pwd
 import re
 import socket
 import stat
@@ -193,7 +194,8 @@ class CADatabase:
         self.subsystems = subsystems
         self.problems = problems or {}          # subsystem name -> Finding
         self.pki_version = pki_version          # tuple or None
-        self.ldap_uri = ldap_uri
+        self.ldap_uri = ldap_uri                # None: see ldap_problem
+        self.ldap_problem = None                # Finding: no 389-DS found
 
     @property
     def pki_version_text(self):
@@ -279,6 +281,68 @@ def read_text(path, limit=SMALL_FILE_LIMIT):
         return None
 
 
+def caller():
+    """Who this process runs as, for messages: `nobody (uid 65534)`."""
+    uid = os.geteuid()
+    try:
+        return '%s (uid %d)' % (pwd.getpwuid(uid).pw_name, uid)
+    except KeyError:
+        return 'uid %d' % uid
+
+
+def _blocked_at(path):
+    """The first directory on the way to `path` this process may not
+    enter, or `path` itself when the way is open."""
+    effective = os.access in os.supports_effective_ids
+    parts = os.path.abspath(path).split(os.sep)
+    for n in range(2, len(parts)):
+        ancestor = os.sep.join(parts[:n]) or os.sep
+        if os.path.isdir(ancestor) and not os.access(
+                ancestor, os.X_OK, effective_ids=effective):
+            return ancestor
+    return path
+
+
+PKI_ACCESS = ('the Dogtag configuration, which PKI lets only root and the '
+              'PKI user read (mode 0770), so whether a CA is configured '
+              'here is not known')
+DIRSRV_ACCESS = ('the 389-DS configuration, to find the LDAPI socket of '
+                 'the instance that holds the CA database')
+
+
+def no_access(key, path, error, expected=PKI_ACCESS):
+    """The Finding for a path this process is not allowed to read.
+
+    PKI creates the instance directory and its subdirectories with mode
+    0770 and its files with 0660, owned by the PKI user (dogtagpki/pki
+    v11.5.4, base/server/python/pki/server/__init__.py, DEFAULT_DIR_MODE,
+    DEFAULT_FILE_MODE, PKIServer.makedirs): only root and that user can
+    look in. Not being allowed to look is no answer about what is there.
+    """
+    return Finding(key, 'Cannot read {path}: {error} for {user}, who may '
+                   'not enter or read {blocked}. Expected to read '
+                   + expected + '. Run the healthcheck as root (e.g. sudo '
+                   'ipa-healthcheck).', path=path,
+                   error=error.strerror or str(error), user=caller(),
+                   blocked=_blocked_at(path))
+
+
+def is_directory(path, key):
+    """True for a directory, False when nothing is there (or not a
+    directory); raises Finding when this process cannot look."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except PermissionError as e:        # EACCES, EPERM
+        raise no_access(key, path, e)
+    except OSError as e:
+        raise Finding(key, 'Cannot look at {path}: {error}. Expected to '
+                      'find whether it is a directory. Check the file '
+                      'system (dmesg, the ownership and mode of {path}).',
+                      path=path, error=e.strerror or str(e))
+
+
 def read_cs_cfg(path):
     """Parse CS.cfg. Raises Finding when unusable."""
     key = '%s.config' % _subsystem_of(path)
@@ -290,10 +354,8 @@ def read_cs_cfg(path):
                       'at {path}, found no file. Check dogtag_instance_dir '
                       'or restore CS.cfg from its backup (CS.cfg.bak).',
                       path=path)
-    except PermissionError:
-        raise Finding(key,
-                      'Cannot read {path}: permission denied. Run the '
-                      'healthcheck as root.', path=path)
+    except PermissionError as e:
+        raise no_access(key, path, e)
     except Refused as e:
         raise Finding(key, 'Refused to read {path}: {reason}. Expected '
                       'CS.cfg to be a regular file of key=value lines; '
@@ -435,6 +497,24 @@ def read_ipa_conf():
     return values
 
 
+def _dse_files():
+    """dse.ldif of each 389-DS instance, those we may not look at too."""
+    found = []
+    pattern = os.path.join(DIRSRV_CONF_DIR, 'slapd-*')
+    for instance in sorted(glob.glob(pattern)):
+        if instance.endswith('.removed'):
+            continue
+        dse = os.path.join(instance, 'dse.ldif')
+        try:
+            os.stat(dse)
+        except PermissionError:
+            pass                # there, as far as we can tell: say so
+        except OSError:
+            continue
+        found.append(dse)
+    return found
+
+
 def discover_ldap_uri(configured=None):
     """The URI of the local 389-DS instance that holds the CA database."""
     if configured:
@@ -447,10 +527,14 @@ def discover_ldap_uri(configured=None):
         dse = os.path.join(DIRSRV_CONF_DIR, 'slapd-%s' % serverid, 'dse.ldif')
         return ldapi_uri_for(_dse_ldapi_path(dse) or
                              '/run/slapd-%s.socket' % serverid)
-    instances = sorted(glob.glob(os.path.join(DIRSRV_CONF_DIR, 'slapd-*',
-                                              'dse.ldif')))
-    instances = [i for i in instances if not i.endswith('.removed/dse.ldif')]
+    instances = _dse_files()
     if len(instances) == 1:
+        try:
+            read_regular(instances[0], DSE_LDIF_LIMIT)
+        except PermissionError as e:
+            raise no_access('ldap', instances[0], e, DIRSRV_ACCESS)
+        except OSError:
+            pass                # _dse_ldapi_path finds no socket either
         socket = _dse_ldapi_path(instances[0])
         if socket:
             return ldapi_uri_for(socket)
@@ -479,7 +563,7 @@ def discover(settings):
                       value=os.path.relpath(instance_dir, PKI_INSTANCE_ROOT),
                       root=PKI_INSTANCE_ROOT)
     ca_dir = os.path.join(instance_dir, 'conf', 'ca')
-    if not os.path.isdir(ca_dir):
+    if not is_directory(ca_dir, 'ca.config'):
         # pki-healthcheck merges instance_name = pki-tomcat when nobody set
         # it: that is no more a statement than our own default.
         if source == 'dogtag_instance_dir' or (
@@ -498,13 +582,13 @@ def discover(settings):
                                   read_cs_cfg(os.path.join(ca_dir, 'CS.cfg')))}
     problems = {}
     kra_dir = os.path.join(instance_dir, 'conf', 'kra')
-    if os.path.isdir(kra_dir):
-        # A broken KRA configuration must not hide the CA's findings.
-        path = os.path.join(kra_dir, 'CS.cfg')
-        try:
+    # A broken KRA configuration must not hide the CA's findings.
+    try:
+        if is_directory(kra_dir, 'kra.config'):
+            path = os.path.join(kra_dir, 'CS.cfg')
             subsystems['kra'] = Subsystem('kra', path, read_cs_cfg(path))
-        except Finding as finding:
-            problems['kra'] = finding
+    except Finding as finding:
+        problems['kra'] = finding
     if settings.pki_version:
         version = parse_version(settings.pki_version)
         if version is None:
@@ -515,9 +599,16 @@ def discover(settings):
                           value=settings.pki_version)
     else:
         version = installed_pki_version()
-    uri = discover_ldap_uri(settings.ldap_uri)
+    # Checks that read files only (dogtag.logs) need no 389-DS instance:
+    # not finding one is reported by the checks that read the directory.
+    try:
+        uri, ldap_problem = discover_ldap_uri(settings.ldap_uri), None
+    except Finding as finding:
+        uri, ldap_problem = None, finding
     ipa = read_ipa_conf()
     hostname = (subsystems['ca'].get('machineName') or ipa.get('host') or
                 socket.getfqdn())
-    return CADatabase(instance_dir, subsystems, version, uri, problems,
-                      settings.ipa_basedn or ipa.get('basedn'), hostname)
+    database = CADatabase(instance_dir, subsystems, version, uri, problems,
+                          settings.ipa_basedn or ipa.get('basedn'), hostname)
+    database.ldap_problem = ldap_problem
+    return database

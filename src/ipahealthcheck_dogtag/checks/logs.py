@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from ipahealthcheck.core import constants
 
+from ipahealthcheck_dogtag import discovery
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 from ipahealthcheck_dogtag.logs import bundle, formats, redact, tail
 
@@ -56,8 +57,18 @@ HINTS = {
 
 
 def debug_logs(instance_dir, subsystem):
-    """The subsystem's debug logs, newest first."""
+    """The subsystem's debug logs, newest first; raises Finding when the
+    directory is there but this process may not list it (a glob would
+    find nothing)."""
     base = os.path.join(instance_dir, 'logs', subsystem)
+    try:
+        os.listdir(base)
+    except PermissionError as e:
+        raise discovery.no_access(
+            '%s.debug' % subsystem, base, e, 'the %s debug logs, which PKI '
+            'lets only root and the PKI user read (mode 0770)' % subsystem)
+    except OSError:
+        pass                    # no directory: the result says no log
     dated = sorted(glob.glob(os.path.join(base, 'debug.*.log')),
                    reverse=True)
     single = os.path.join(base, 'debug')
@@ -126,7 +137,12 @@ class LogCheck(DogtagCheck):
         start = now - timedelta(hours=hours)
         zone = local_zone()
         for name in sorted(database.subsystems):
-            paths = debug_logs(database.instance_dir, name)
+            try:
+                paths = debug_logs(database.instance_dir, name)
+            except discovery.Finding as finding:
+                yield self.result(constants.ERROR, finding.key, finding.msg,
+                                  **finding.fields)
+                continue
             found, complete = scan(paths, start, zone, deadline)
             fields = {'subsystem': name, 'hours': hours,
                       'log_dir': os.path.join(database.instance_dir, 'logs',

@@ -343,6 +343,11 @@ class DogtagCheck(Plugin):
             return None
         if not self.requires_directory:
             return database
+        finding = database.ldap_problem
+        if finding is not None:
+            yield self.result(constants.ERROR, finding.key, finding.msg,
+                              **finding.fields)
+            return None
         try:
             self.context.directory()
         except DirectoryError as e:

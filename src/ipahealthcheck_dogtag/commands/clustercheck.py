@@ -229,7 +229,7 @@ def analyse(directory):
     for name in names:
         path = os.path.join(directory, name)
         try:
-            reports.append(read_report(path))
+            report = read_report(path)
         except ReportError as e:
             # The other reports are still analysed without this one.
             add(constants.ERROR, 'InputCheck', one_line(name), '{file} is '
@@ -238,20 +238,68 @@ def analyse(directory):
                 'e.g. ipa-healthcheck --output-file <file> on that server.',
                 file=one_line(path), field=e.field,
                 problem=one_line(str(e)))
-    add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} server '
-        'report(s) from {directory}.', servers=len(reports),
-        directory=one_line(directory))
-    complete = not _missing(reports, add)     # every listed server reported
+            continue
+        reports.append(report)
+        if report.ca is None:
+            _no_dogtag_results(report, name, add)
+    missing, listed = _missing(reports, add)
+    _inputs(reports, len(names), missing, listed, directory, add)
     _ownership(reports, add)
-    _replica_ids(reports, complete, add)
+    _replica_ids(reports, not missing, add)
     for report in sorted(reports, key=lambda r: r.name):
         _table_row(report, add)
     return results
 
 
+def _no_dogtag_results(report, name, add):
+    """A report without any dogtag.* result tells nothing about its CA:
+    not even "no CA here" (every check says that as key `ca`)."""
+    add(constants.ERROR, 'InputCheck', one_line(name), '{file} holds no '
+        'dogtag.* result, so nothing is known about the CA of {server}. '
+        'Expected the full JSON output of ipa-healthcheck with '
+        'ipahealthcheck_dogtag installed, or of dogtag-healthcheck. Install '
+        'the plugin on that server, or write the report again without '
+        '--failures-only, --source or an [excludes] entry for dogtag.',
+        file=one_line(report.path), server=report.name)
+
+
+def _inputs(reports, files, missing, listed, directory, add):
+    """How many reports were read, against how many servers are listed:
+    an empty directory (a copy that failed) is no all-clear."""
+    fields = {'servers': len(reports), 'files': files,
+              'unusable': files - len(reports),
+              'listed': len(listed) if listed else None,
+              'missing': sorted(missing),
+              'directory': one_line(directory)}
+    if not reports:
+        add(constants.ERROR, 'InputCheck', 'inputs', 'No server report in '
+            '{directory}: found {files} file(s), {unusable} of them '
+            'unusable. Expected one healthcheck JSON file per CA server; a '
+            'copy that failed leaves the directory empty. Collect each '
+            'server\'s report (ipa-healthcheck --output-file <file>) into '
+            'it and run again.', **fields)
+    elif missing:
+        add(constants.ERROR, 'InputCheck', 'inputs', 'Read {servers} server '
+            'report(s) from {directory}, but the reports list {listed} '
+            'servers: none from {missing_servers}. Expected one report per '
+            'server of IPA\'s server list and per CA replication peer. '
+            'Collect the missing reports into the directory and run again.',
+            missing_servers=', '.join(sorted(missing)), **fields)
+    elif listed:
+        add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
+            'server report(s) from {directory}: one from each of the '
+            '{listed} servers they list.', **fields)
+    else:
+        add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
+            'server report(s) from {directory}. No report lists the '
+            'servers (IPA\'s server list comes with ipa-healthcheck\'s '
+            'IPAMetaCheck), so a server that sent none cannot be named.',
+            **fields)
+
+
 def _missing(reports, add):
-    """Report servers whose ranges are unknown; True if some listed
-    server sent no report at all."""
+    """Report servers whose ranges are unknown; return the listed servers
+    that sent no report, and all servers the reports list."""
     seen = {r.name for r in reports}
     expected = set()
     for report in reports:
@@ -269,7 +317,7 @@ def _missing(reports, add):
             'range: its CS.cfg could not be read or dogtag.ranges was '
             'excluded. Fix the findings on {server} and collect its '
             'report again.', server=report.name, file=one_line(report.path))
-    return bool(expected - seen)
+    return expected - seen, expected
 
 
 def _replica_ids(reports, complete, add):

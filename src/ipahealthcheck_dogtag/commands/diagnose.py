@@ -9,6 +9,7 @@
 
 import argparse
 import json
+import math
 import os
 import sys
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,24 @@ def parse_time(text):
     """An ISO 8601 time; without an offset it is UTC."""
     when = datetime.fromisoformat(text.replace('Z', '+00:00'))
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def minutes(text):
+    """A number of minutes: finite and not negative (a negative margin
+    would put the window's end before the failure)."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            '%s: expected a number of minutes, 0 or more' % text)
+    return value
+
+
+def mebibytes(text):
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            '%s: expected a size in MiB, more than 0' % text)
+    return value
 
 
 def main(argv=None):
@@ -38,7 +57,7 @@ def main(argv=None):
                    '(default /)')
     c.add_argument('--instance', default='pki-tomcat',
                    help='the PKI instance (default pki-tomcat)')
-    c.add_argument('--max-file-mib', type=float, default=8,
+    c.add_argument('--max-file-mib', type=mebibytes, default=8,
                    help='keep at most this much of each log (default 8)')
     c.add_argument('-o', '--output', help='the archive to write (default '
                    'dogtag-diagnose-<host>-<utc time>.tar.gz)')
@@ -47,15 +66,21 @@ def main(argv=None):
                        help='one timeline and the known causes')
     a.add_argument('inputs', nargs='+', metavar='INPUT')
     a.add_argument('--json', action='store_true', help='JSON output')
-    a.add_argument('--since', type=parse_time)
-    a.add_argument('--until', type=parse_time)
-    a.add_argument('--before', type=float, default=30, help='minutes '
+    a.add_argument('--since', type=parse_time, help='window start (ISO '
+                   '8601; UTC unless an offset is given); alone, and no '
+                   'failure found: up to the last line of the logs')
+    a.add_argument('--until', type=parse_time, help='window end; alone, '
+                   'and no failure found: the two hours before it')
+    a.add_argument('--before', type=minutes, default=30, help='minutes '
                    'before the failure when its start is unknown')
-    a.add_argument('--after', type=float, default=2,
+    a.add_argument('--after', type=minutes, default=2,
                    help='minutes after the failure')
     a.add_argument('--all', action='store_true', help='every line of the '
                    'window, not only errors, steps and evidence')
     args = parser.parse_args(argv)
+    if args.since and args.until and args.since >= args.until:
+        parser.error('the window is empty: --since %s is not before '
+                     '--until %s' % (args.since, args.until))
 
     if args.command == 'collect':
         try:
@@ -63,6 +88,9 @@ def main(argv=None):
                 args.root, args.since, args.until, args.output,
                 instance=args.instance,
                 max_file_bytes=int(args.max_file_mib * 1024 * 1024))
+        except collect.NothingToCollect as e:
+            print('dogtag-diagnose collect: %s' % e, file=sys.stderr)
+            return 1
         except collect.CollectError as e:
             print('dogtag-diagnose collect: %s' % e, file=sys.stderr)
             return 2
@@ -70,6 +98,8 @@ def main(argv=None):
               % (path, len(manifest['files']), manifest['window']['start'],
                  manifest['window']['end'],
                  sum(manifest['redactions'].values())))
+        for problem in manifest['problems']:
+            print('dogtag-diagnose collect: %s' % problem, file=sys.stderr)
         return 0
 
     inputs = bundle.Inputs()

@@ -7,6 +7,7 @@ records are kept, and at most `max_file_bytes` of each file (its end).
 """
 
 import collections
+import glob
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import tarfile
 import time
 from datetime import datetime, timedelta, timezone
 
-from ipahealthcheck_dogtag import __version__
+from ipahealthcheck_dogtag import __version__, discovery
 from ipahealthcheck_dogtag.logs import bundle, formats, redact, timeline
 
 MANIFEST_SCHEMA = 'dogtag-diagnose-archive/1'
@@ -28,6 +29,10 @@ JOURNAL_FIELDS = ('__REALTIME_TIMESTAMP', '_HOSTNAME', '_SYSTEMD_UNIT',
 
 class CollectError(Exception):
     pass
+
+
+class NothingToCollect(CollectError):
+    """No log of the window: no archive is left behind."""
 
 
 def default_window(host, now=None):
@@ -46,7 +51,15 @@ def default_window(host, now=None):
 def collect(root='/', since=None, until=None, output=None,
             instance='pki-tomcat', max_file_bytes=8 << 20, journalctl=None):
     """Write the archive; return (its path, the manifest)."""
+    try:
+        os.listdir(root)
+    except OSError as e:
+        raise CollectError('cannot read --root %s: %s. Expected the root '
+                           'directory of this host\'s files (default /); '
+                           'give an existing directory.'
+                           % (root, e.strerror or e))
     host = bundle.from_tree(root, 'host')
+    host.problems.extend(_unreadable_log_dirs(root))
     if root == '/' or not bundle.host_of_tree(root):
         host.host = socket.getfqdn() if root == '/' else host.host
     if since is None or until is None:
@@ -84,7 +97,47 @@ def collect(root='/', since=None, until=None, output=None,
                        json.dumps(manifest, indent=2).encode())
     except OSError as e:
         raise CollectError('cannot write %s: %s' % (output, e))
+    if not manifest['files'] and \
+            not any(j['entries'] for j in manifest['journal']):
+        os.unlink(output)
+        raise NothingToCollect(nothing_collected(root, manifest))
     return output, manifest
+
+
+def nothing_collected(root, manifest):
+    """What was looked for, what was found instead, and what to do."""
+    seen = ['%s (%s)' % (s['path'], s['reason'])
+            for s in manifest['skipped']] or ['no log file']
+    seen += ['journal of %s (%s)' % (j['unit'], j.get('skipped') or
+                                     'no entry')
+             for j in manifest['journal']]
+    return ('nothing to collect, no archive written: expected a log of the '
+            'window %s .. %s under %s (IPA install logs in var/log, '
+            'pkispawn and debug logs in var/log/pki, 389-DS logs in '
+            'var/log/dirsrv, the journal), found %s%s. Give the window of '
+            'the failed install with --since/--until, the right --root, '
+            'and run as root.' % (
+                manifest['window']['start'], manifest['window']['end'], root,
+                '; '.join(seen),
+                ''.join('; ' + p for p in manifest['problems'])))
+
+
+# The directories of the logs find_logs() looks for. PKI and 389-DS make
+# theirs readable only by root and their own user (PKI: mode 0770, see
+# discovery.no_access), and a glob skips what it may not read: say so.
+LOG_DIRS = ('var/log', 'var/log/pki', 'var/log/pki/*', 'var/log/pki/*/ca',
+            'var/log/pki/*/kra', 'var/log/dirsrv', 'var/log/dirsrv/slapd-*')
+
+
+def _unreadable_log_dirs(root):
+    found = []
+    for pattern in LOG_DIRS:
+        for path in sorted(glob.glob(os.path.join(root, pattern))):
+            if os.path.isdir(path) and \
+                    not os.access(path, os.R_OK | os.X_OK):
+                found.append('cannot read %s: permission denied for %s'
+                             % (path, discovery.caller()))
+    return found
 
 
 def _add_bytes(tar, name, data):

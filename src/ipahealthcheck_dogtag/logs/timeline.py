@@ -83,20 +83,20 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
         host.around = anchor or end or since
 
     window, nearby = [], {h.host: 0 for h in hosts}
-    latest = None
     for host in hosts:
         for event in host.events():
-            latest = max(latest, event.when) if latest else event.when
-            if start and end and not start <= event.when <= end:
-                if start - NEARBY <= event.when <= end + NEARBY:
+            if (start and event.when < start) or (end and event.when > end):
+                if start and end and \
+                        start - NEARBY <= event.when <= end + NEARBY:
                     nearby[host.host] += 1
                 continue
             window.append(event)
     if not (start and end) and window:
-        # No failure found and no window given: the last two hours.
-        end = latest
-        start = latest - timedelta(hours=2)
-        window = [e for e in window if e.when >= start]
+        # No failure found: a bound not given is that of the last two
+        # hours of the logs (or of the two hours before --until).
+        end = end or max(e.when for e in window)
+        start = start or end - timedelta(hours=2)
+        window = [e for e in window if start <= e.when <= end]
     window.sort(key=lambda e: (e.when, e.host))
     anchor = anchor or end
 
