@@ -47,6 +47,14 @@ class Cluster:
             list(pool.map(lambda s: s.create(cache_mb=64), self.servers))
         for rid, server in enumerate(self.servers, 1):
             cadb.prepare_backend(server)
+            # Every supplier gets IPA's schema before any agreement exists:
+            # at the start of a session a supplier may push its schema,
+            # with its nsSchemaCSN, over the consumer's (389-ds-base
+            # repl5_connection.c conn_push_schema, called from
+            # repl5_inc_protocol.c and repl5_tot_protocol.c); one without
+            # IPA's classes would take them away.
+            with self.connect(server) as conn:
+                repl.load_ipa_schema(conn)
             repl.enable_supplier(server, rid)
         for peer, host in zip(self.servers[1:], HOSTS[1:]):
             repl.add_agreement(self.a, 'caTo%s' % host, host, peer.port)
@@ -58,7 +66,6 @@ class Cluster:
                 cadb.add(conn, 'cn=%s,ou=groups,o=ipaca' % group,
                          objectClass=['top', 'groupOfUniqueNames'],
                          cn=group)
-            repl.load_ipa_schema(conn)
             self.topology.create(conn)
             for host in HOSTS:
                 self.topology.add_server(conn, host)
@@ -634,7 +641,7 @@ def _ldapi_operations(access_log):
 def _audited_writes(audit_log):
     """The audit log's records, less what replication writes by itself:
     the suppliers' keep-alive entries and the schema a supplier pushes with
-    its nsSchemaCSN (389-ds-base repl5_inc_protocol.c, conn_push_schema)."""
+    its nsSchemaCSN (389-ds-base repl5_connection.c conn_push_schema)."""
     return [record for record in audit_log.split('\n\n')
             if record.strip() and
             not re.search(r'^dn: cn=repl keep alive', record, re.M | re.I)
