@@ -485,8 +485,8 @@ def _vlv_reindex(repo, database):
     fix = Fix()
     if lmdb_reindex_broken(server):
         fix += Fix(manual(
-            'upgrade 389-DS first: on %s with LMDB an explicit VLV reindex '
-            'does not rebuild indices with hyphens in their names, as '
+            'upgrade 389-DS first: on 389-DS %s with LMDB an explicit VLV '
+            'reindex does not rebuild indices with hyphens in their names, as '
             'Dogtag\'s have (389ds/389-ds-base#6057, fixed in 2.5.2 and '
             '3.0.2)' % '.'.join(map(str, server.version))))
     return (fix + vlv_reindex_command(repo, database) +
