@@ -8,12 +8,14 @@ a second or two; the server is created once and destroyed at the end.
 
 import json
 import os
+import re
 
 import pytest
 
 from ipahealthcheck.core.config import read_config
 
 import ipahealthcheck_dogtag
+from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.checks.plugin import registry
 # Import every check module, as the framework does through entry points.
 from ipahealthcheck_dogtag.checks import (  # noqa: F401
@@ -40,12 +42,16 @@ def pytest_sessionstart(session):
 
 
 _SERVER_ERRORS = []
+# The database implementation of the sandbox's 389-DS ('bdb' or 'mdb'), as
+# its dse.ldif says: what every fix the suite sees is judged against.
+SANDBOX = {}
 
 
 @pytest.fixture(scope='session')
 def ds(request):
     server = DirectoryServer().create()
     cadb.prepare_backend(server)
+    SANDBOX['db_lib'] = server.db_lib
     yield server
     if request.session.testsfailed:
         # The shared server's own account of a failed run, before it goes.
@@ -140,8 +146,43 @@ def run_checks(config, check=None, source=None):
                       'text': result.kw['msg'].format(**result.kw)}
             json.dumps(record)          # every field must be JSON-safe
             assert 'exception' not in result.kw
+            assert_fix_labelled(record, SANDBOX.get('db_lib'))
             results.append(record)
     return results
+
+
+def assert_fix_labelled(record, db_lib):
+    """Every fix says, step by step, what it does to the service; and on
+    BerkeleyDB no fix of a number range restarts 389-DS: bdb switches a
+    rebuilt VLV index back on by itself (only IPA's topology plugin, which
+    acts at start, needs a 389-DS restart on any backend)."""
+    kw = record['kw']
+    if 'fix' not in kw:
+        return
+    steps = kw['fix_steps']
+    assert steps and kw['fix'] == _rendered(steps), kw
+    assert kw['fix_effect'] == max((s['effect'] for s in steps),
+                                   key=fixes.EFFECTS.index), kw
+    for step in steps:
+        assert set(step) == {'do', 'effect', 'service', 'alternative'}
+        assert step['effect'] in fixes.EFFECTS, step
+        assert (step['service'] is not None) == \
+            (step['effect'] == fixes.RESTARTS), step
+        if step['service']:
+            assert re.match(r'^(dirsrv|pki-tomcatd)@[^ ]+\.service$',
+                            step['service']), step
+            assert 'outage' in step['do'], step
+        if db_lib == 'bdb' and record['source'] != 'dogtag.replication':
+            assert not (step['service'] or '').startswith('dirsrv@'), kw
+
+
+def _rendered(steps):
+    out = ''
+    for step in steps:
+        if out:
+            out += ', or instead ' if step['alternative'] else ', then '
+        out += step['do']
+    return out
 
 
 def _level(value):

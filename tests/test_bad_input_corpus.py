@@ -21,6 +21,7 @@ import ldap
 import pytest
 
 from sandbox import cadb
+from conftest import SANDBOX, assert_fix_labelled
 
 BIN = os.path.dirname(sys.executable)
 SOURCES = ('dogtag.ranges', 'dogtag.replication', 'dogtag.accounts')
@@ -297,6 +298,7 @@ def assert_invariants(case, run, timeout):
         assert r['result'] != 'CRITICAL', r
         assert 'exception' not in r['kw'], r      # the framework's alarm
         assert r['kw'].get('key') and '\n' not in r['kw']['key'], r
+        assert_fix_labelled(r, SANDBOX.get('db_lib'))  # the JSON keeps them
     bound = (timeout or 0) + STARTUP_SLACK
     assert run['seconds'] < bound, '%s took %.1f s' % (case.name,
                                                        run['seconds'])

@@ -346,7 +346,7 @@ def test_reindex_commands_exist_for_the_version(scenario):
         scenario.name in fix
     assert 'dsconf' in fix
     _, kra = _repo(scenario, 'kra.requests')
-    assert fixes.vlv_reindex(kra, database).startswith(
+    assert str(fixes.vlv_reindex(kra, database)).startswith(
         'pki-server kra-db-vlv-reindex -i ')
 
     scenario.pki_version = None

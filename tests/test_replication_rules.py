@@ -57,17 +57,19 @@ def test_removal_the_server_accepts():
     segment and adopts an unmarked one as segment <local>-to-<peer>
     (ipa_topo_util_segm_from_agmt), release-4-13-3."""
     joined = topology(segments={frozenset((LOCAL, PEER)): 'ca1-to-ca2'})
-    assert fixes.remove_agreement(DATABASE, joined, agreement()) == \
+    assert str(fixes.remove_agreement(DATABASE, joined, agreement())) == \
         'ipa topologysegment-del ca ca1-to-ca2'
-    fix = fixes.remove_agreement(DATABASE, topology(), agreement(True))
+    fix = str(fixes.remove_agreement(DATABASE, topology(), agreement(True)))
     assert fix.startswith('systemctl restart dirsrv@IPA-TEST.service on '
                           'ca1.ipa.test: at start the topology plugin '
                           'deletes a managed agreement')
     fix = fixes.remove_agreement(DATABASE, topology(), agreement())
-    assert 'adopts the agreement as segment ca1.ipa.test-to-ca2.ipa.test, ' \
-        'then ipa topologysegment-del ca ca1.ipa.test-to-ca2.ipa.test' in fix
-    assert fixes.remove_agreement(DATABASE, topology(level=0),
-                                  agreement(True)).startswith(
+    assert 'adopts the agreement as segment ca1.ipa.test-to-ca2.ipa.test' \
+        in fix.steps[0].do
+    assert fix.steps[1].do == \
+        'ipa topologysegment-del ca ca1.ipa.test-to-ca2.ipa.test'
+    assert str(fixes.remove_agreement(DATABASE, topology(level=0),
+                                      agreement(True))).startswith(
         'dsconf slapd-IPA-TEST repl-agmt delete')
     # Level 0: IPA's own removal, not `ipa server-del`.
     assert 'ipa-replica-manage del ca2.ipa.test' in fixes.unreachable_peer(

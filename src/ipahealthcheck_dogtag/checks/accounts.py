@@ -85,8 +85,8 @@ class TemporaryAdminCheck(DogtagCheck):
         }
         try:
             fields['fix_ldif'] = fixes.removal_ldif(dn, [g for g, _ in groups])
-        except fixes.Unsafe as unsafe:
-            fields.update(fix_ldif=None, fix=fixes.refusal(unsafe))
+        except fixes.Unsafe:
+            fields['fix_ldif'] = None
         step = _left_by(host, topology)
         if age is not None and age < grace:
             return self.result(
@@ -98,9 +98,10 @@ class TemporaryAdminCheck(DogtagCheck):
             constants.ERROR, uid, 'The temporary replica admin {account} '
             '(created {created}, member of {groups}) is a CA administrator '
             'with a password nobody knows, replicated to every CA server. '
-            'It ' + step + '. Fix: make sure no install runs on {host}, '
-            'then remove it from its groups and delete it: ldapmodify -Y '
-            'EXTERNAL -H {uri} with the LDIF in fix_ldif.', **fields)
+            'It ' + step + '. Fix: remove it from its groups and delete '
+            'it (the LDIF is also in fix_ldif): {fix}.',
+            fix=fixes.account_removal(database, dn, [g for g, _ in groups],
+                                      host), **fields)
 
 
 def _left_by(host, topology):
@@ -176,9 +177,9 @@ class SecurityDomainSessionCheck(DogtagCheck):
             '{max_age_hours} h, the oldest ({oldest}) for {oldest_uid} from '
             '{oldest_host}, created {oldest_created}. Every domain-manager '
             'CA deletes such sessions on its timer, so none of them is '
-            'running it. Fix: check that the CAs marked DomainManager TRUE '
-            'in the security domain run; the stale entries (stale_dns) can '
-            'then be deleted with ldapdelete -Y EXTERNAL -H {uri}.', **fields)
+            'running it. Fix: {fix}.',
+            fix=fixes.stale_sessions(database, fields['stale_dns']),
+            **fields)
 
 
 def _ms(text, default):

@@ -15,7 +15,7 @@ from ipahealthcheck_dogtag.directory import (
     DirectoryError)
 from ipahealthcheck_dogtag.dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag.dogtag.topology import read_topology
-from ipahealthcheck_dogtag.dogtag import bookkeeping, truth, vlv
+from ipahealthcheck_dogtag.dogtag import bookkeeping, fixes, truth, vlv
 
 # ipahealthcheck's run_plugin (core/core.py: 0.11, and the later upstream
 # revision 001e8d9) arms signal.alarm(timeout) around each check; when it fires,
@@ -115,6 +115,7 @@ class Context:
         self._recorded = {}
         self._topology = None
         self._exists = {}
+        self._server = None
 
     def start_check(self, started):
         """A check begins: its reads must all return within limit()."""
@@ -130,6 +131,10 @@ class Context:
                 self._database = discover(self.settings)
             except Finding as finding:
                 self._database = finding
+            else:
+                # What the fix builders must know of 389-DS: read when a
+                # fix first asks (fixes.server_facts).
+                self._database.server = self.server_facts
         if isinstance(self._database, Finding):
             raise self._database
         return self._database
@@ -218,6 +223,31 @@ class Context:
                                                       backend)
         return self._vlv[backend]
 
+    def server_facts(self):
+        """The local 389-DS's database implementation and version, read
+        once a run; a read that failed is not remembered when it only ran
+        out of the check's time."""
+        if self._server is None:
+            try:
+                directory = self.directory()
+                config = directory.entry('cn=config',
+                                         ['nsslapd-versionstring'])
+                ldbm = directory.entry(fixes.LDBM_CONFIG,
+                                       ['nsslapd-backend-implement'])
+                return self._remember(fixes.ServerFacts.from_entries(
+                    config, ldbm))
+            except DirectoryError as e:
+                facts = fixes.ServerFacts(problem='reading the 389-DS '
+                                          'configuration failed (%s)'
+                                          % e.reason)
+                return facts if e.reason == OUT_OF_TIME else \
+                    self._remember(facts)
+        return self._server
+
+    def _remember(self, facts):
+        self._server = facts
+        return facts
+
     def lmdb_databases(self, backend):
         """The backend's registered LMDB databases, or None off LMDB."""
         if backend not in self._lmdb:
@@ -285,6 +315,11 @@ class DogtagCheck(Plugin):
         return self.registry.get_context()
 
     def result(self, level, key, msg, **fields):
+        # A Fix becomes the `fix` text plus its labelled steps and their
+        # strongest effect (fix_steps, fix_effect).
+        fix = fields.get('fix')
+        if isinstance(fix, fixes.Fix):
+            fields.update(fix.fields())
         # The human output prints the key too: one line as well.
         return Result(self, level, key=one_line(str(key), None), msg=msg,
                       **shown_on_one_line(msg, fields))

@@ -7,6 +7,10 @@ functions below (`host`, `dn`, `word`, `number`, or `command` for a whole
 argument list), and a fix is never built around a value that is not a
 plausible host name or DN: the fix then says why no command is given.
 
+A fix is a `Fix`: ordered `Step`s, each labelled with what it does to the
+service (`EFFECTS`), so that people and monitoring can tell a read from a
+write or an outage before they run anything.
+
 No command here deletes a VLV definition: in IPA the CA and the KRA share
 the `ipaca` backend, and `pki-server <sub>-db-vlv-del` removes every VLV
 index in it, the other subsystem's included.
@@ -21,12 +25,33 @@ from urllib.parse import unquote
 
 import ldap
 import ldap.dn
+import ldap.filter
 import ldif
 
-# pki-server ca-db-vlv-* came with PKI 10.11 (dogtagpki/pki v10.11.0
-# base/server/python/pki/server/cli/db.py); kra-db-vlv-* exists since 10.3
-# (v10.5.0 base/server/python/pki/server/cli/kra.py).
-PKI_SERVER_VLV = {'ca': (10, 11), 'kra': (10, 3)}
+# What a step does to the service, weakest first: the strongest effect of
+# a fix is its `fix_effect`.
+READS = 'reads'
+MANUAL = 'manual'
+WRITES = 'writes-directory'
+RESTARTS = 'restarts-service'
+EFFECTS = (READS, MANUAL, WRITES, RESTARTS)
+
+# pki-server <sub>-db-vlv-reindex, from the first release where it exists
+# and waits for its task: ca from v10.11.0 (dogtagpki/pki
+# base/server/src/.../cli/SubsystemDBVLVReindexCLI.java ->
+# LDAPConfigurator.reindexVLVs -> waitForTask); kra-db-vlv-reindex exists
+# from v10.3.2 but only adds the task there ("reindex initiated",
+# base/server/python/pki/server/cli/kra.py reindex_vlv) and polls it with
+# time.sleep from v10.3.3.
+PKI_SERVER_VLV = {'ca': (10, 11), 'kra': (10, 3, 3)}
+# dsconf's `backend vlv-index` and `backend index reindex` subcommands
+# first appear in 389-ds-base-1.4.0.20 (src/lib389/lib389/cli_conf/
+# backend.py); before, only db2index.pl (ldap/admin/src/scripts).
+DSCONF_INDEX = (1, 4, 0, 20)
+# Index tasks live below this entry (lib389 tasks.py Tasks.reindex,
+# DN_INDEX_TASK; db2index.pl.in in 1.3.11: "cn=index, cn=tasks").
+INDEX_TASKS = 'cn=index,cn=tasks,cn=config'
+LDBM_CONFIG = 'cn=config,cn=ldbm database,cn=plugins,cn=config'
 MAX_VALUE = 1000                # longer values are refused, whatever they are
 
 # RFC 1123 host names (labels of letters, digits and inner hyphens; IPA
@@ -35,6 +60,148 @@ _LABEL = r'[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
 _HOST = re.compile(r'^(?:%s)(?:\.%s)*\.?$' % (_LABEL, _LABEL))
 _IPV6 = re.compile(r'^[0-9A-Fa-f:.]+$')
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+
+
+class Step:
+    """One action: its text (usually one quoted command), what it does to
+    the service and, for a restart, which systemd unit goes down.
+
+    `when` names the condition under which to take it; `instead` marks an
+    alternative to the step before it rather than a next step."""
+
+    def __init__(self, do, effect, service=None, outage=None, when=None,
+                 instead=False):
+        assert effect in EFFECTS
+        assert (effect == RESTARTS) == (service is not None)
+        self.do = do
+        self.effect = effect
+        self.service = service
+        self.outage = outage
+        self.when = when
+        self.instead = instead
+
+    def text(self):
+        text = self.do if not self.when else '%s: %s' % (self.when, self.do)
+        if self.effect == RESTARTS:
+            text += ' (%s)' % (self.outage or 'an outage of %s'
+                               % self.service)
+        return text
+
+    def as_dict(self):
+        return {'do': self.text(), 'effect': self.effect,
+                'service': self.service, 'alternative': self.instead}
+
+
+class Fix:
+    """Steps to take in order. `str()` is the public `fix` string."""
+
+    def __init__(self, *steps):
+        self.steps = []
+        for step in steps:
+            self.steps += step.steps if isinstance(step, Fix) else [step]
+
+    def __add__(self, other):
+        return Fix(self, other)
+
+    def __str__(self):
+        out = ''
+        for step in self.steps:
+            if out:
+                out += ', or instead ' if step.instead else ', then '
+            out += step.text()
+        return out
+
+    def __contains__(self, text):
+        return text in str(self)
+
+    @property
+    def effect(self):
+        return max((s.effect for s in self.steps), key=EFFECTS.index,
+                   default=MANUAL)
+
+    def fields(self):
+        """The result fields: `fix` (text), `fix_steps`, `fix_effect`."""
+        return {'fix': str(self),
+                'fix_steps': [s.as_dict() for s in self.steps],
+                'fix_effect': self.effect}
+
+
+def alternative(fix, when, instead=True):
+    """`fix` as an alternative to what comes before it (or, with
+    instead=False, as what to do next only `when`)."""
+    first, rest = fix.steps[0], fix.steps[1:]
+    head = Step(first.do, first.effect, first.service, first.outage,
+                when or first.when, instead=instead)
+    return Fix(head, *rest)
+
+
+def reads(text, **kw):
+    return Step(text, READS, **kw)
+
+
+def manual(text, **kw):
+    return Step(text, MANUAL, **kw)
+
+
+def writes(text, **kw):
+    return Step(text, WRITES, **kw)
+
+
+class ServerFacts:
+    """What a fix must know about the local 389-DS: its database
+    implementation ('bdb' or 'mdb') and version (a tuple), each None when
+    unknown, with `problem` saying why."""
+
+    def __init__(self, backend=None, version=None, problem=None):
+        self.backend = backend
+        self.version = version
+        self.problem = problem
+
+    @classmethod
+    def from_entries(cls, config, ldbm):
+        """From cn=config (nsslapd-versionstring, e.g.
+        "389-Directory/2.3.1 B2023.123.0000") and the ldbm config entry.
+
+        nsslapd-backend-implement exists from 389-ds-base-1.4.3
+        (back-ldbm/ldbm_config.h); before, BerkeleyDB is the only backend.
+        IPA reads it the same way, 'bdb' when absent (freeipa
+        ipaserver/install/cainstance.py lookup_ldap_backend,
+        release-4-13-3)."""
+        problems = []
+        text = _attr(config, 'nsslapd-versionstring')
+        match = re.search(r'/(\d+(?:\.\d+)+)', text or '')
+        version = tuple(int(n) for n in match.group(1).split('.')) \
+            if match else None
+        if version is None:
+            problems.append('cn=config has no readable '
+                            'nsslapd-versionstring')
+        backend = None
+        if ldbm is None:
+            problems.append('%s is absent' % LDBM_CONFIG)
+        else:
+            backend = (_attr(ldbm, 'nsslapd-backend-implement') or
+                       'bdb').lower()
+            if backend not in ('bdb', 'mdb'):
+                problems.append('nsslapd-backend-implement is neither bdb '
+                                'nor mdb')
+                backend = None
+        return cls(backend, version, '; '.join(problems) or None)
+
+
+def _attr(entry, name):
+    values = (entry or {}).get(name)
+    return values[0].decode('utf-8', 'replace') if values else None
+
+
+UNKNOWN = ServerFacts(problem='the check did not read the 389-DS '
+                      'configuration')
+
+
+def server_facts(database):
+    """The ServerFacts attached to `database` (see checks.plugin.Context),
+    read on first use."""
+    read = getattr(database, 'server', None)
+    return read() if callable(read) else UNKNOWN
 
 
 class Unsafe(Exception):
@@ -142,9 +309,10 @@ def refusable(build):
 
 
 def refusal(unsafe):
-    return ('no command is given because %s %s (see the fields of this '
-            'result); check that value by hand first'
-            % (unsafe.what, unsafe.why))
+    return Fix(manual(
+        'no command is given because %s %s (see the fields of this '
+        'result); check that value by hand first' % (unsafe.what,
+                                                     unsafe.why)))
 
 
 # -- the commands ------------------------------------------------------------
@@ -157,25 +325,36 @@ def ds_instance(database):
                 'the 389-DS instance name')
 
 
+def _short(database):
+    instance = ds_instance(database)
+    return instance[len('slapd-'):] if instance.startswith('slapd-') \
+        else instance
+
+
 def _instance(database):
     return word(database.instance_id, 'the PKI instance name')
 
 
 def _restart(database):
     unit = 'pki-tomcatd@%s.service' % _instance(database)
-    return ('%s so that Dogtag looks up its last number again'
-            % command('systemctl', 'restart', unit))
+    return Fix(Step('%s so that Dogtag looks up its last number again'
+                    % command('systemctl', 'restart', unit), RESTARTS,
+                    service=unit, outage='an outage of this PKI instance: '
+                    'its CA and KRA stop answering while it restarts'))
 
 
 restart = refusable(_restart)
 
 
-def _ds_restart(database):
-    """On LMDB (389-DS 3.x) an online VLV reindex does not switch the index
-    on (vlvIndex_go_online is called only by the BerkeleyDB code,
-    389-ds-base 3.1.2 back-ldbm/db-bdb/bdb_ldif2db.c), and with 3.1.2 VLV
-    searches on a rebuilt index fail until 389-DS restarts."""
-    return command('dsctl', ds_instance(database), 'restart')
+def _dirsrv_restart(database, why, when=None):
+    """systemctl, not dsctl: the unit exists on every 389-DS release IPA
+    and Dogtag run on, dsctl only from 1.4 (389-ds-base-1.4.0.x
+    src/lib389/cli/dsctl; 1.3.11 has none)."""
+    unit = 'dirsrv@%s.service' % _short(database)
+    return Step('%s %s' % (command('systemctl', 'restart', unit), why),
+                RESTARTS, service=unit, when=when,
+                outage='an outage of 389-DS and of every service using '
+                'it: on an IPA server, all of IPA')
 
 
 def _version(database):
@@ -190,46 +369,128 @@ def _backend(repo):
     return word(repo.subsystem.database, 'the backend name')
 
 
+def wait_for_index_task(database, backend, attribute, value):
+    """A shell command that waits until no index task of `backend` naming
+    `value` in `attribute` lacks nsTaskExitCode, then shows the exit codes.
+
+    dsconf `backend vlv-index reindex` returns once the task entry exists
+    (389-ds-base-3.1.2 lib389 cli_conf/backend.py backend_reindex_vlv ->
+    index.py VLVSearch.reindex -> tasks.py Tasks.reindex, which waits only
+    with args[TASK_WAIT]; the parser has no --wait), and so does
+    db2index.pl (1.3.11 db2index.pl.in). Both name the task cn=<name>,
+    cn=index,cn=tasks,cn=config with nsInstance and nsIndexVLVAttribute
+    (or nsIndexAttribute); 389-DS adds nsTaskExitCode when it ends."""
+    uri = word(database.ldap_uri, 'the LDAP URI')
+    both = '(&(nsInstance=%s)(%s=%s)' % (
+        ldap.filter.escape_filter_chars(backend), attribute,
+        ldap.filter.escape_filter_chars(value))
+
+    def search(flt, *attrs):
+        return command('ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H',
+                       uri, '-b', INDEX_TASKS, '-s', 'one', flt, *attrs)
+    return reads(
+        'wait for the index task to end (a restart before then cuts it '
+        'short): while r=$(%s) && [ -n "$r" ]; do sleep 5; done; %s '
+        '(nsTaskExitCode: 0 means it succeeded)' % (
+            search(both + '(!(nsTaskExitCode=*)))', 'dn'),
+            search(both + ')', 'nsTaskExitCode', 'nsTaskStatus')))
+
+
 def _pki_server_vlv(repo, database):
-    return command('pki-server', '%s-db-vlv-reindex' % repo.kind.subsystem,
-                   '-i', _instance(database))
+    return writes('%s (it waits for its task)' % command(
+        'pki-server', '%s-db-vlv-reindex' % repo.kind.subsystem, '-i',
+        _instance(database)))
 
 
-def _ds_vlv_reindex(repo, database):
-    """Rebuild one VLV index with the tools of the 389-DS release: dsconf
-    (389-DS 1.4+) or db2index.pl (389-DS 1.3, RHEL 7; its -T names the
-    vlvIndex entry, 389ds/389-ds-base 1.3.11 man/man8/db2index.pl.8)."""
-    instance = ds_instance(database)
-    short = instance[len('slapd-'):] if instance.startswith('slapd-') \
-        else instance
-    return ('%s (389-DS 1.4 and later), or on 389-DS 1.3 (RHEL 7) %s (it '
-            'asks for the Directory Manager password)' % (
-                command('dsconf', instance, 'backend', 'vlv-index',
-                        'reindex', '--parent-name', _vlv_name(repo),
-                        _backend(repo)),
-                command('db2index.pl', '-Z', short, '-n', _backend(repo),
-                        '-T', _vlv_name(repo) + 'Index', '-w', '-')))
+def _dsconf_vlv(repo, database, when=None):
+    return Fix(writes(command(
+        'dsconf', ds_instance(database), 'backend', 'vlv-index', 'reindex',
+        '--parent-name', _vlv_name(repo), _backend(repo)), when=when))
+
+
+def _db2index_vlv(repo, database, when=None):
+    """db2index.pl's -T names the vlvIndex entry (389-ds-base 1.3.11
+    man/man8/db2index.pl.8)."""
+    return Fix(writes('%s (it asks for the Directory Manager password)'
+                      % command('db2index.pl', '-Z', _short(database), '-n',
+                                _backend(repo), '-T',
+                                _vlv_name(repo) + 'Index', '-w', '-'),
+                      when=when))
+
+
+def _ds_vlv_reindex(repo, database, server):
+    """Rebuild one VLV index with the tools of the 389-DS release, then
+    wait for the task: neither tool waits."""
+    version = server.version
+    if version is None:
+        reindex = _dsconf_vlv(repo, database, 'on 389-DS 1.4.0.20 and '
+                              'later') + alternative(
+            _db2index_vlv(repo, database), 'on 389-DS 1.3 (RHEL 7)')
+    elif version >= DSCONF_INDEX:
+        reindex = _dsconf_vlv(repo, database)
+    else:
+        reindex = _db2index_vlv(repo, database)
+    return reindex + wait_for_index_task(
+        database, _backend(repo), 'nsIndexVLVAttribute',
+        _vlv_name(repo) + 'Index')
 
 
 def vlv_reindex_command(repo, database):
-    """The command that rebuilds the range VLV index on this PKI."""
+    """The steps that rebuild the range VLV index and wait for it."""
+    server = server_facts(database)
     version = _version(database)
-    since = PKI_SERVER_VLV[repo.kind.subsystem]
+    if version is not None and version >= PKI_SERVER_VLV[repo.kind.subsystem]:
+        return Fix(_pki_server_vlv(repo, database))
+    fix = _ds_vlv_reindex(repo, database, server)
     if version is None:
-        return ('%s (PKI %s and later; the PKI version is unknown, set '
-                'dogtag_pki_version to get the command for it), or on an '
-                'older PKI %s' % (_pki_server_vlv(repo, database),
-                                  '.'.join(map(str, since)),
-                                  _ds_vlv_reindex(repo, database)))
-    if version >= since:
-        return _pki_server_vlv(repo, database)
-    return _ds_vlv_reindex(repo, database)
+        first = fix.steps[0]
+        first.do += (' (the PKI version is unknown: set dogtag_pki_version '
+                     'to get the pki-server command of your PKI)')
+    return fix
+
+
+def lmdb_reindex_broken(server):
+    """On LMDB, an explicit VLV reindex did not rebuild an index whose
+    name has hyphens, as Dogtag's do (389ds/389-ds-base#6057, items 4-5;
+    the fix is in 389-ds-base-2.5.2 and 3.0.2, not in 3.0.1)."""
+    version = server.version
+    return server.backend == 'mdb' and version is not None and (
+        version < (2, 5, 2) or (3, 0) <= version < (3, 0, 2))
+
+
+def _lmdb_restart(database, server):
+    """Only on LMDB. BerkeleyDB takes the index offline, rebuilds it
+    counting from 0 and switches it back on (389-ds-base-3.1.2 back-ldbm/
+    db-bdb/bdb_ldif2db.c bdb_db2index -> vlv_srch.c vlvIndex_go_offline,
+    vlvIndex_go_online): no restart. LMDB empties the index database
+    (db-mdb/mdb_import.c truncate_index_dbi) but keeps the in-memory length
+    and adds to it (vlv.c do_vlv_update_index, vlv_indexlength++), so an
+    index used since start counts old + new records until a restart."""
+    why = ('so that 389-DS forgets the old length of the index: on LMDB a '
+           'rebuilt VLV index that was in use since the start keeps '
+           'counting its old records in memory until a restart')
+    if server.backend == 'mdb':
+        return Fix(_dirsrv_restart(database, why))
+    if server.backend == 'bdb':
+        return Fix()
+    return Fix(_dirsrv_restart(
+        database, why, when='only if 389-DS stores its data in LMDB '
+        '(nsslapd-backend-implement: mdb on %s; not read: %s), never on '
+        'BerkeleyDB, which needs no restart' % (LDBM_CONFIG,
+                                                server.problem)))
 
 
 def _vlv_reindex(repo, database):
-    return '%s, then %s, then %s' % (vlv_reindex_command(repo, database),
-                                     _ds_restart(database),
-                                     _restart(database))
+    server = server_facts(database)
+    fix = Fix()
+    if lmdb_reindex_broken(server):
+        fix += Fix(manual(
+            'upgrade 389-DS first: on 389-DS %s with LMDB an explicit VLV '
+            'reindex does not rebuild indices with hyphens in their names, as '
+            'Dogtag\'s have (389ds/389-ds-base#6057, fixed in 2.5.2 and '
+            '3.0.2)' % '.'.join(map(str, server.version))))
+    return (fix + vlv_reindex_command(repo, database) +
+            _lmdb_restart(database, server) + _restart(database))
 
 
 vlv_reindex = refusable(_vlv_reindex)
@@ -240,14 +501,13 @@ def vlv_recreate(repo, database):
     sub = repo.kind.subsystem
     version = _version(database)
     if version is None or version >= PKI_SERVER_VLV[sub]:
-        return ('%s (it adds only the missing definitions), then %s'
-                % (command('pki-server', '%s-db-vlv-add' % sub, '-i',
-                           _instance(database)),
-                   _vlv_reindex(repo, database)))
-    return ('add the %s definitions from /usr/share/pki/%s/conf/vlv.ldif '
-            '(with {instanceId} and {database} filled in) with '
-            'ldapmodify -a, then %s' % (sub.upper(), sub,
-                                        _vlv_reindex(repo, database)))
+        add = writes('%s (it adds only the missing definitions)' % command(
+            'pki-server', '%s-db-vlv-add' % sub, '-i', _instance(database)))
+    else:
+        add = writes('add the %s definitions from /usr/share/pki/%s/conf/'
+                     'vlv.ldif (with {instanceId} and {database} filled in) '
+                     'with ldapmodify -a' % (sub.upper(), sub))
+    return Fix(add) + _vlv_reindex(repo, database)
 
 
 @refusable
@@ -255,27 +515,43 @@ def vlv_edit(repo, database, attributes):
     """Make the definition match Dogtag's query. dsconf's edit-search changes
     only the vlvSearch entry (base, scope, filter); the sort order lives in
     the vlvIndex child, which dsconf can only delete and add again
-    (389ds/389-ds-base src/lib389/lib389/cli_conf/backend.py)."""
+    (389ds/389-ds-base src/lib389/lib389/cli_conf/backend.py). Those
+    subcommands exist from 389-ds-base-1.4.0.20."""
     instance = ds_instance(database)
     name, backend = _vlv_name(repo), _backend(repo)
-    steps = []
+    version = server_facts(database).version
+    if version is not None and version < DSCONF_INDEX:
+        edit = Fix(writes(
+            'with ldapmodify as Directory Manager, set vlvBase %s, vlvScope '
+            '1 and vlvFilter %s on cn=%s,cn=%s,cn=ldbm database,cn=plugins,'
+            'cn=config and vlvSort %s on its child cn=%sIndex (389-DS %s '
+            'has no dsconf)' % (
+                quote(dn(repo.container, 'the repository DN')),
+                quote(word(repo.kind.lookup_filter.lower())), quote(name),
+                quote(backend), quote(word(repo.kind.attribute)),
+                quote(name), '.'.join(map(str, version)))))
+        return edit + _vlv_reindex(repo, database)
+    when = None if version is not None else 'on 389-DS 1.4.0.20 and later'
+    edit = Fix()
     if set(attributes) & {'vlvBase', 'vlvScope', 'vlvFilter'}:
-        steps.append(command(
+        edit += Fix(writes(command(
             'dsconf', instance, 'backend', 'vlv-index', 'edit-search',
             '--name', name, '--search-base',
             dn(repo.container, 'the repository DN'), '--search-scope', '1',
             '--search-filter', word(repo.kind.lookup_filter.lower()),
-            backend))
+            backend), when=when))
+        when = None
     if 'vlvSort' in attributes:
-        steps.append('%s, then %s' % (
-            command('dsconf', instance, 'backend', 'vlv-index', 'del-index',
-                    '--parent-name', name, '--index-name', name + 'Index',
-                    backend),
-            command('dsconf', instance, 'backend', 'vlv-index', 'add-index',
-                    '--parent-name', name, '--index-name', name + 'Index',
-                    '--sort', word(repo.kind.attribute), backend)))
-    steps.append(_vlv_reindex(repo, database))
-    return ', then '.join(steps)
+        edit += Fix(
+            writes(command(
+                'dsconf', instance, 'backend', 'vlv-index', 'del-index',
+                '--parent-name', name, '--index-name', name + 'Index',
+                backend), when=when),
+            writes(command(
+                'dsconf', instance, 'backend', 'vlv-index', 'add-index',
+                '--parent-name', name, '--index-name', name + 'Index',
+                '--sort', word(repo.kind.attribute), backend)))
+    return edit + _vlv_reindex(repo, database)
 
 
 def lookup_attributes(repo):
@@ -288,24 +564,89 @@ def lookup_attributes(repo):
         if a.lower() != kind.attribute.lower()]
 
 
+def dsconf_index_waits(version):
+    """Has `dsconf backend index reindex` a --wait option? From
+    389-ds-base-1.4.0.22, 1.4.1.2 and 1.4.2.1 (absent in 1.4.0.21,
+    1.4.1.1 and 1.4.2.0: lib389 cli_conf/backend.py)."""
+    return version is not None and (
+        version >= (1, 4, 2, 1) or (1, 4, 1, 2) <= version < (1, 4, 2) or
+        (1, 4, 0, 22) <= version < (1, 4, 1))
+
+
 @refusable
 def attribute_reindex(repo, database):
+    """Rebuild the equality and presence indices of Dogtag's lookup, then
+    restart the CA. No 389-DS restart: that concerns VLV lengths only."""
+    version = server_facts(database).version
+    names = lookup_attributes(repo)
+    backend = _backend(repo)
     attrs = []
-    for attribute in lookup_attributes(repo):
+    for attribute in names:
         attrs += ['--attr', attribute]
-    return '%s, then %s' % (command(
-        'dsconf', ds_instance(database), 'backend', 'index', 'reindex',
-        *attrs, '--wait', _backend(repo)), _restart(database))
+    dsconf = ['dsconf', ds_instance(database), 'backend', 'index', 'reindex']
+    if dsconf_index_waits(version):
+        reindex = Fix(writes('%s (it waits for its task)' % command(
+            *dsconf, *attrs, '--wait', backend)))
+    else:
+        db2index = ['db2index.pl', '-Z', _short(database), '-n', backend]
+        for attribute in names:
+            db2index += ['-t', attribute]
+        db2index = Fix(writes('%s (it asks for the Directory Manager '
+                              'password)' % command(*db2index, '-w', '-')))
+        if version is None:
+            reindex = Fix(writes(command(*dsconf, *attrs, backend),
+                                 when='on 389-DS 1.4.0.20 and later')) + \
+                alternative(db2index, 'on 389-DS 1.3 (RHEL 7)')
+        elif version >= DSCONF_INDEX:
+            reindex = Fix(writes(command(*dsconf, *attrs, backend)))
+        else:
+            reindex = db2index
+        reindex += wait_for_index_task(database, backend, 'nsIndexAttribute',
+                                       names[0])
+    return reindex + _restart(database)
+
+
+# The operational attribute on the bind entry that sets, for that user
+# only, the limit a limits.judge verdict names.
+LIMIT_ATTRIBUTE = {'lookthrough': 'nsLookThroughLimit',
+                   'pagedlookthrough': 'nsPagedLookThroughLimit',
+                   'idlistscan': 'nsIDListScanLimit',
+                   'pagedsize': 'nsPagedSizeLimit'}
+
+
+@refusable
+def limit_fix(database, repo, bind_dn, verdict, sorted_search):
+    """Lift the limit that stops Dogtag's own lookup on its bind entry, or,
+    for a VLV search that is not indexed, rebuild the index instead."""
+    reason = verdict.reason
+    if reason == 'lookthrough' and verdict.limit_name.startswith('paged'):
+        reason = 'pagedlookthrough'
+    attribute = LIMIT_ATTRIBUTE[reason]
+    who = quote(dn(bind_dn, 'Dogtag\'s bind DN'))
+    if reason == 'idlistscan':
+        lift = writes('raise the ID-list scan limit for %s above %s: set %s '
+                      'on it (ldapmodify as Directory Manager)' % (
+                          who, number(verdict.candidates), attribute))
+    else:
+        lift = writes('set %s: -1 on %s (ldapmodify as Directory Manager)'
+                      % (attribute, who))
+    lift = Fix(lift) + _restart(database)
+    if reason == 'lookthrough' and repo.vlv_name and not sorted_search:
+        index = _vlv_reindex(repo, database)
+        index.steps[0].when = ('rebuild the VLV index so that the search '
+                               'is indexed')
+        return index + alternative(lift, 'lift the limit')
+    return lift
 
 
 @refusable
 def set_next_range(database, entry_dn, value):
     """Set nextRange on its entry over LDAPI."""
-    return ('on one CA server, %s (above every range allocated so far; '
-            'check the other servers\' ranges with the cluster report '
-            'first)' % ldapmodify(database.ldap_uri, [
-                (entry_dn, [(ldap.MOD_REPLACE, 'nextRange',
-                             [number(value)])])]))
+    return Fix(reads(CLUSTER_REPORT),
+               writes('%s (above every range allocated so far)' % ldapmodify(
+                   database.ldap_uri, [(entry_dn, [
+                       (ldap.MOD_REPLACE, 'nextRange', [number(value)])])]),
+                   when='on one CA server'))
 
 
 def removal_ldif(account, groups):
@@ -313,6 +654,68 @@ def removal_ldif(account, groups):
     Unsafe when a DN is not one."""
     return ldif_text([(group, [(ldap.MOD_DELETE, 'uniqueMember', [account])])
                       for group in groups] + [(account, None)])
+
+
+@refusable
+def account_removal(database, account, groups, install_host):
+    """Remove a leftover account from its groups, then delete it."""
+    records = [(group, [(ldap.MOD_DELETE, 'uniqueMember', [account])])
+               for group in groups] + [(account, None)]
+    return Fix(manual('make sure no install runs on %s (it uses the '
+                      'account while it runs)' % quote(word(
+                          install_host, 'the install host'))),
+               writes(ldapmodify(database.ldap_uri, records)))
+
+
+@refusable
+def stale_sessions(database, dns):
+    """Delete security-domain sessions no domain manager expires."""
+    return Fix(manual('check that the CAs marked DomainManager TRUE in the '
+                      'security domain run: they expire sessions on a '
+                      'timer'),
+               writes(command('ldapdelete', '-Y', 'EXTERNAL', '-H',
+                              word(database.ldap_uri, 'the LDAP URI'),
+                              *[dn(d, 'a session DN') for d in dns])))
+
+
+@refusable
+def cs_cfg_edit(database, edit, subsystem='ca'):
+    """Stop the PKI instance, edit its CS.cfg, start it again: Dogtag
+    rewrites CS.cfg from memory, so an edit made while it runs is lost."""
+    unit = 'pki-tomcatd@%s.service' % _instance(database)
+    outage = 'an outage of this PKI instance: its CA and KRA'
+    return Fix(
+        Step(command('systemctl', 'stop', unit), RESTARTS, service=unit,
+             outage=outage),
+        manual(edit),
+        Step(command('systemctl', 'start', unit), RESTARTS, service=unit,
+             outage=outage))
+
+
+CLUSTER_REPORT = ('compare every server\'s ranges in the cluster report: '
+                  'dogtag-clustercheck <a directory holding every CA '
+                  'server\'s healthcheck JSON>')
+
+
+@refusable
+def range_conflict(database, conflict_dn):
+    """Two servers allocated one range: keep it on one, then drop the
+    replication conflict entry."""
+    unit = 'pki-tomcatd@%s.service' % _instance(database)
+    return Fix(
+        reads(CLUSTER_REPORT),
+        Step('stop the CA (%s)' % command('systemctl', 'stop', unit),
+             RESTARTS, service=unit, when='on every server holding that '
+             'range but one', outage='an outage of that PKI instance'),
+        manual('give each of them a fresh range above nextRange in its '
+               'CS.cfg, then start it again'),
+        writes(command('ldapdelete', '-Y', 'EXTERNAL', '-H',
+                       word(database.ldap_uri, 'the LDAP URI'),
+                       dn(conflict_dn, 'the conflict entry DN'))))
+
+
+def new_clones_elsewhere():
+    return Fix(manual('create new clones from another CA server'))
 
 
 # -- replication -------------------------------------------------------------
@@ -334,14 +737,15 @@ def _agreement_name(agreement):
 
 
 def _agreement_delete(database, agreement, cleanruv=False):
-    line = command('dsconf', ds_instance(database), 'repl-agmt', 'delete',
-                   '--suffix', _suffix(database), _agreement_name(agreement))
+    fix = Fix(writes(command(
+        'dsconf', ds_instance(database), 'repl-agmt', 'delete', '--suffix',
+        _suffix(database), _agreement_name(agreement))))
     if cleanruv:
-        line += (', then clean its replica ID from the RUV with %s '
-                 '--replica-id <id>' % command(
-                     'dsconf', ds_instance(database), 'repl-tasks',
-                     'cleanallruv', '--suffix', _suffix(database)))
-    return line
+        fix += Fix(writes('clean its replica ID from the RUV with %s '
+                          '--replica-id <id>' % command(
+                              'dsconf', ds_instance(database), 'repl-tasks',
+                              'cleanallruv', '--suffix', _suffix(database))))
+    return fix
 
 
 agreement_delete = refusable(_agreement_delete)
@@ -349,17 +753,18 @@ agreement_delete = refusable(_agreement_delete)
 
 @refusable
 def agreement_enable(database, topology, agreement):
-    return ('%s if %s should still replicate; if not, remove it: %s' % (
+    peer = quote(_peer(agreement))
+    return Fix(writes(
         command('dsconf', ds_instance(database), 'repl-agmt', 'enable',
                 '--suffix', _suffix(database), _agreement_name(agreement)),
-        quote(_peer(agreement)),
-        _remove_agreement(database, topology, agreement)))
+        when='if %s should still replicate' % peer)) + alternative(
+            _remove_agreement(database, topology, agreement),
+            'if not, remove it')
 
 
-def _dirsrv_restart(database):
-    name = ds_instance(database)
-    name = name[len('slapd-'):] if name.startswith('slapd-') else name
-    return command('systemctl', 'restart', 'dirsrv@%s.service' % name)
+def _restart_local(database, topology, why):
+    return _dirsrv_restart(database, 'on %s: %s' % (
+        quote(_local(topology)), why))
 
 
 def refused_by_topology_plugin(topology, agreement):
@@ -385,23 +790,22 @@ def _remove_agreement(database, topology, agreement, cleanruv=False):
     if segment:
         # The plugin deletes a segment's agreements on both servers
         # (topology_post.c); the IPA command needs domain level 1.
-        return command('ipa', 'topologysegment-del', 'ca',
-                       word(segment, 'the segment name'))
-    local = _local(topology)
+        return Fix(writes(command('ipa', 'topologysegment-del', 'ca',
+                                  word(segment, 'the segment name'))))
     if agreement.marked:
         # At start the plugin deletes a marked agreement that has no
         # segment (topology_util.c ipa_topo_util_update_agmt_list).
-        return ('%s on %s: at start the topology plugin deletes a managed '
-                'agreement that has no segment' % (
-                    _dirsrv_restart(database), quote(local)))
+        return Fix(_restart_local(
+            database, topology, 'at start the topology plugin deletes a '
+            'managed agreement that has no segment'))
     # An unmarked one it adopts at start, with an "autogen" segment
     # <local>-to-<peer> (ipa_topo_util_segm_from_agmt), which IPA can
     # then remove.
-    name = '%s-to-%s' % (local, _peer(agreement).lower())
-    return ('%s on %s, so that the topology plugin adopts the agreement '
-            'as segment %s, then %s' % (
-                _dirsrv_restart(database), quote(local), quote(name),
-                command('ipa', 'topologysegment-del', 'ca', name)))
+    name = '%s-to-%s' % (_local(topology), _peer(agreement).lower())
+    return Fix(
+        _restart_local(database, topology, 'at start the topology plugin '
+                       'adopts the agreement as segment %s' % quote(name)),
+        writes(command('ipa', 'topologysegment-del', 'ca', name)))
 
 
 remove_agreement = refusable(_remove_agreement)
@@ -409,23 +813,24 @@ remove_agreement = refusable(_remove_agreement)
 
 @refusable
 def removed_server(database, topology, agreement):
-    return ('%s removes what a removed server left behind; if the agreement '
-            'is still there afterwards: %s' % (
-                command('ipa-replica-manage', 'del', _peer(agreement),
-                        '--force', '--cleanup'),
-                _remove_agreement(database, topology, agreement)))
+    return Fix(writes('%s removes what a removed server left behind' %
+                      command('ipa-replica-manage', 'del', _peer(agreement),
+                              '--force', '--cleanup'))) + alternative(
+        _remove_agreement(database, topology, agreement),
+        'if the agreement is still there afterwards', instead=False)
 
 
 @refusable
 def unfinished_ca_install(topology, agreement):
     peer = _peer(agreement)
-    return ('if an install is running on %s, wait for it to finish; if '
-            'not, read its /var/log/ipareplica-install.log or '
-            '/var/log/ipareplica-ca-install.log and run the install again '
-            '(ipa-ca-install on %s), or retire the server with %s' % (
-                quote(peer), quote(peer),
-                command('ipa-replica-manage', 'del', peer, '--force',
-                        '--cleanup')))
+    return Fix(manual(
+        'if an install is running on %s, wait for it to finish; if not, '
+        'read its /var/log/ipareplica-install.log or '
+        '/var/log/ipareplica-ca-install.log and run the install again '
+        '(ipa-ca-install on %s), or retire the server with %s' % (
+            quote(peer), quote(peer),
+            command('ipa-replica-manage', 'del', peer, '--force',
+                    '--cleanup'))))
 
 
 @refusable
@@ -434,33 +839,35 @@ def segment_missing(database, topology, agreement):
     local, peer = _local(topology), _peer(agreement).lower()
     name = '%s-to-%s' % (local, peer)
     if agreement.marked:
-        return ('%s on %s: at start the topology plugin deletes a managed '
-                'agreement that has no segment; then, if %s and %s should '
-                'replicate the CA directly: %s' % (
-                    _dirsrv_restart(database), quote(local), quote(local),
-                    quote(peer),
-                    command('ipa', 'topologysegment-add', 'ca', name,
-                            '--leftnode=' + local, '--rightnode=' + peer)))
+        return Fix(
+            _restart_local(database, topology, 'at start the topology '
+                           'plugin deletes a managed agreement that has no '
+                           'segment'),
+            writes(command('ipa', 'topologysegment-add', 'ca', name,
+                           '--leftnode=' + local, '--rightnode=' + peer),
+                   when='if %s and %s should replicate the CA directly'
+                   % (quote(local), quote(peer))))
     # Not `ipa topologysegment-add` beside it: the plugin would add a
     # second agreement cn=<local>-to-<peer> to the same host
     # (topology_post.c ipa_topo_post_add, topology_agmt.c
     # ipa_topo_agmt_setup); at start it adopts this one instead.
-    return ('%s on %s: at start the topology plugin adopts the agreement '
-            'and records segment %s (do not run ipa topologysegment-add '
-            'beside it: that adds a second agreement to %s); if %s and %s '
-            'should not replicate the CA directly, then %s' % (
-                _dirsrv_restart(database), quote(local), quote(name),
-                quote(peer), quote(local), quote(peer),
-                command('ipa', 'topologysegment-del', 'ca', name)))
+    return Fix(
+        _restart_local(database, topology, 'at start the topology plugin '
+                       'adopts the agreement and records segment %s (do not '
+                       'run ipa topologysegment-add beside it: that adds a '
+                       'second agreement to %s)' % (quote(name), quote(peer))),
+        writes(command('ipa', 'topologysegment-del', 'ca', name),
+               when='if %s and %s should not replicate the CA directly'
+               % (quote(local), quote(peer))))
 
 
 @refusable
 def unreachable_peer(database, topology, agreement):
     peer = _peer(agreement)
     if topology.ipa:
-        retire = command('ipa', 'server-del', peer) \
-            if topology.managed_topology else \
-            command('ipa-replica-manage', 'del', peer)
+        retire = Fix(writes(
+            command('ipa', 'server-del', peer) if topology.managed_topology
+            else command('ipa-replica-manage', 'del', peer)))
         status = command('ipa-csreplica-manage', 'list', '-v',
                          _local(topology))
     else:
@@ -468,18 +875,21 @@ def unreachable_peer(database, topology, agreement):
         status = command('dsconf', ds_instance(database), 'repl-agmt',
                          'status', '--suffix', _suffix(database),
                          _agreement_name(agreement))
-    return ('make sure 389-DS runs on %s and answers on port %s from this '
-            'server (%s shows the detail); if %s is retired for good: %s' % (
-                quote(peer), quote(number(agreement.port,
-                                          'the agreement\'s port')),
-                status, quote(peer), retire))
+    return Fix(
+        reads('%s shows the detail' % status),
+        manual('make sure 389-DS runs on %s and answers on port %s from '
+               'this server' % (quote(peer), quote(number(
+                   agreement.port, 'the agreement\'s port'))))) + \
+        alternative(retire, 'if %s is retired for good' % quote(peer))
 
 
 @refusable
 def clean_ruv(database, topology, suffix, rid):
     if topology.ipa:
-        return ('ipa-replica-manage clean-dangling-ruv (or %s)'
-                % command('ipa-replica-manage', 'clean-ruv', number(rid)))
-    return command('dsconf', ds_instance(database), 'repl-tasks',
-                   'cleanallruv', '--suffix', dn(suffix, 'the CA suffix'),
-                   '--replica-id', number(rid))
+        return Fix(writes('ipa-replica-manage clean-dangling-ruv (or %s)'
+                          % command('ipa-replica-manage', 'clean-ruv',
+                                    number(rid))))
+    return Fix(writes(command(
+        'dsconf', ds_instance(database), 'repl-tasks', 'cleanallruv',
+        '--suffix', dn(suffix, 'the CA suffix'), '--replica-id',
+        number(rid))))

@@ -80,25 +80,27 @@ class RangeConfigCheck(BookkeepingCheck):
     def judge(self, database, repo, fields):
         active, standby = repo.active, repo.standby
         if active.begin >= active.end:
-            yield self._unusable_active(repo, fields)
+            yield self._unusable_active(database, repo, fields)
         elif standby and standby.begin >= standby.end:
             yield self.result(
                 constants.ERROR, repo.key, 'The standby range {standby_cfg} '
                 '(decimal {standby_begin}..{standby_end}) ' + (
                     'ends before it begins' if standby.begin > standby.end
                     else 'holds a single number, which Dogtag reads as an '
-                    'empty range') + '. Fix: with the CA stopped, remove the '
-                'dbs.next* values so that Dogtag allocates a new standby '
-                'range.', **fields)
+                    'empty range') + '. Fix: {fix}.',
+                fix=_edit(database, fields, 'remove the dbs.next* values of '
+                          'this range so that Dogtag allocates a new standby '
+                          'range'), **fields)
         elif standby and standby.begin <= active.end:
             yield self.result(
                 constants.ERROR, repo.key, 'The standby range {standby_cfg} '
                 '(decimal {standby_begin}..{standby_end}) does not follow '
                 'the active range {range_cfg} (decimal {range_begin}..'
                 '{range_end}): when Dogtag switches to it, it issues numbers '
-                'of the active range again. Fix: with the CA stopped, remove '
-                'the dbs.next* values so that Dogtag allocates a new standby '
-                'range from nextRange.', **fields)
+                'of the active range again. Fix: {fix}.',
+                fix=_edit(database, fields, 'remove the dbs.next* values of '
+                          'this range so that Dogtag allocates a new standby '
+                          'range from nextRange'), **fields)
         else:
             yield self.result(
                 constants.SUCCESS, repo.key, 'The active range {range_cfg} '
@@ -106,7 +108,7 @@ class RangeConfigCheck(BookkeepingCheck):
                               'it.' if standby else '; there is no standby '
                               'range.'), **fields)
 
-    def _unusable_active(self, repo, fields):
+    def _unusable_active(self, database, repo, fields):
         active, standby = repo.active, repo.standby
         shape = ('ends before it begins' if active.begin > active.end else
                  'holds a single number (begin = end)')
@@ -123,17 +125,21 @@ class RangeConfigCheck(BookkeepingCheck):
                 'Dogtag reads such a range as empty (low >= high), so the '
                 'next clone created from this server fails to get its '
                 'replica IDs ("Error in obtaining the last serial number"). '
-                'Fix: create new clones from another CA server, or with the '
-                'CA stopped restore dbs.beginReplicaNumber/'
-                'dbs.endReplicaNumber from CS.cfg.bak.', **fields)
+                'Fix: {fix}.', fix=fixes.new_clones_elsewhere() +
+                fixes.alternative(_edit(
+                    database, fields, 'restore dbs.beginReplicaNumber and '
+                    'dbs.endReplicaNumber from CS.cfg.bak'), None),
+                **fields)
         return self.result(
             constants.ERROR, repo.key, 'The active range {range_cfg} '
             '(decimal {range_begin}..{range_end}) ' + shape + ' and there is '
             'no standby range: Dogtag reads such a range as empty (low >= '
             'high) and, at its next start or first new number, fails with '
             '"Error in obtaining the last serial number in the repository". '
-            'Fix: with the CA stopped, restore dbs.begin/end values from '
-            'CS.cfg.bak or from the range this server was given.', **fields)
+            'Fix: {fix}.', fix=_edit(
+                database, fields, 'restore the dbs.begin*/dbs.end* values '
+                'from CS.cfg.bak or from the range this server was given'),
+            **fields)
 
 
 @registry
@@ -239,18 +245,19 @@ class CloneTransferCheck(BookkeepingCheck):
                 constants.WARNING, repo.key, '{cs_cfg} has no '
                 '{transfer_property}: UpdateNumberRange reads it without a '
                 'default, so a clone asking this server for its ' +
-                repo.kind.title + ' fails. Fix: with the CA stopped, set it '
-                'as pkispawn does (5 for replica IDs, 10000 otherwise).',
-                **fields)
+                repo.kind.title + ' fails. Fix: {fix}.', fix=_edit(
+                    database, fields, 'set %s as pkispawn does (5 for '
+                    'replica IDs, 10000 otherwise)' % prop), **fields)
             return
         source, note = self._standby_source(repo, left, fields)
         if source is None:
             yield self.result(
                 constants.WARNING, repo.key, 'The next clone created from '
                 'this server fails to get its replica IDs from {range_cfg}: '
-                + note + '. Fix: create new clones from another CA server'
-                + ('' if 'nextRange' not in note else ', and correct '
-                   'nextRange (NextRangeCheck)') + '.', **fields)
+                + note + '. Fix: {fix}.', fix=fixes.new_clones_elsewhere() + (
+                    fixes.Fix() if 'nextRange' not in note else
+                    fixes.Fix(fixes.manual('correct nextRange (see '
+                                           'NextRangeCheck)'))), **fields)
             return
         left, standby = source
         fields['standby_available'] = str(standby)
@@ -276,21 +283,21 @@ class CloneTransferCheck(BookkeepingCheck):
                                     repo.serial_management else
                                     ', and with serial management off '
                                     'Dogtag allocates none'))
+        fix = fixes.new_clones_elsewhere()
         if standby:
-            fix = ('create new clones from another CA server, or with the '
-                   'CA stopped remove the dbs.next* values so that Dogtag '
-                   'allocates a full standby range from nextRange.')
-        elif not repo.kind.numbered:
-            fix = 'create new clones from another CA server.'
-        else:
-            fix = ('create new clones from another CA server, or let this '
-                   'one get a standby range first '
-                   '(dbs.enableSerialManagement=true and a restart).')
+            fix += fixes.alternative(_edit(
+                database, fields, 'remove the dbs.next* values so that '
+                'Dogtag allocates a full standby range from nextRange'), None)
+        elif repo.kind.numbered:
+            fix += fixes.alternative(_edit(
+                database, fields, 'let this server get a standby range '
+                'first: set dbs.enableSerialManagement=true'), None)
         yield self.result(
             constants.WARNING, repo.key, 'Only {left_in_range} numbers are '
             'left in the active range {range_cfg} and the clone transfer size '
             'is {transfer_size}: the next clone created from this server ' +
-            outcome + ' (dogtagpki ticket 3055). Fix: ' + fix, **fields)
+            outcome + ' (dogtagpki ticket 3055). Fix: {fix}.', fix=fix,
+            **fields)
 
     def _standby_source(self, repo, left, fields):
         """((numbers left, standby size) as UpdateNumberRange will see them,
@@ -406,8 +413,10 @@ class NextRangeCheck(BookkeepingCheck):
         elif other is not None and other != text:
             highest = max(int(v) for v in (text, other) if v.isdigit())
             fields['fix'] = _set_next_range(
-                repo, recorded, own_end, database, at_least=highest) + (
-                    ', and the same value on %s' % repo.installer_next_range_dn)
+                repo, recorded, own_end, database, at_least=highest) + \
+                fixes.Fix(fixes.writes('set the same value on %s'
+                                       % fixes.quote(
+                                           repo.installer_next_range_dn)))
             yield self.result(
                 constants.WARNING, repo.key, 'nextRange {next_range} on '
                 '{next_range_dn}, which Dogtag reads for legacy2 KRA keys '
@@ -422,6 +431,12 @@ class NextRangeCheck(BookkeepingCheck):
                 'range from {next_range_start}) is above this server\'s '
                 'ranges and all {recorded_ranges} recorded allocations.',
                 **fields)
+
+
+def _edit(database, fields, what):
+    """Stop the PKI instance, edit the subsystem's CS.cfg, start it."""
+    return fixes.cs_cfg_edit(database, 'in %s, %s' % (
+        fixes.quote(fields.get('cs_cfg') or 'CS.cfg'), what))
 
 
 def _set_next_range(repo, recorded, own_end, database, at_least=0):
@@ -493,9 +508,10 @@ class RangeOverlapCheck(BookkeepingCheck):
                '{standby_begin}..{standby_end}') + ') overlaps the range '
             'recorded for {other_host} ({other_dn}: decimal {other_begin}..'
             '{other_end}, read as {extent_rule}): both servers may issue the '
-            'same numbers. Fix: stop issuing on one of them and give it a '
-            'fresh range above nextRange (check every server with the '
-            'cluster report first).', **fields)
+            'same numbers. Fix: {fix}.', fix=fixes.Fix(
+                fixes.reads(fixes.CLUSTER_REPORT),
+                fixes.manual('stop issuing on one of them and give it a '
+                             'fresh range above nextRange')), **fields)
 
 
 def _delegated(mine, other, transfer):
@@ -526,7 +542,6 @@ class RangeConflictCheck(BookkeepingCheck):
             '{count} replication conflict entries, e.g. {conflict_dn} '
             '(host {conflict_host}, range {conflict_range}: {conflict}): two '
             'servers allocated the same range before either saw the other\'s '
-            'record, and both may issue its numbers. Fix: find which servers '
-            'hold that range in CS.cfg (dogtag-clustercheck), give all but '
-            'one a fresh range above nextRange with the CAs stopped, then '
-            'delete the conflict entry.', count=len(found), **fields)
+            'record, and both may issue its numbers. Fix: {fix}.',
+            fix=fixes.range_conflict(database, dn), count=len(found),
+            **fields)

@@ -176,7 +176,8 @@ class LastNumberCheck(RangeCheck):
                       limit=verdict.limit, candidates=verdict.candidates)
         counted = ('at least ' if not scan.complete else '')
         if sorted_search:
-            fields['fix'] = self.limit_fix(database, repo, fields, verdict)
+            fields['fix'] = fixes.limit_fix(
+                database, repo, bind.dn, verdict, sorted_search)
             return self.result(
                 constants.ERROR, repo.key,
                 'Dogtag\'s own lookup fails: it binds as {dogtag_bind}, and '
@@ -189,7 +190,8 @@ class LastNumberCheck(RangeCheck):
                 **fields)
         begin = repo.active.begin
         fields['dogtag_would_answer'] = str(begin - 1)
-        fields['fix'] = self.limit_fix(database, repo, fields, verdict)
+        fields['fix'] = fixes.limit_fix(database, repo, bind.dn, verdict,
+                                        sorted_search)
         if scan.in_range == 0:
             seen = ('holds no record yet' if scan.complete else
                     'showed no record before the scan stopped')
@@ -216,29 +218,6 @@ class LastNumberCheck(RangeCheck):
             '{dogtag_would_answer} and after its next restart issues '
             '{next_number} (decimal) again, which {first_reused_dn} '
             'already holds: "Object already exists". Fix: {fix}.', **fields)
-
-    @staticmethod
-    def limit_fix(database, repo, fields, verdict):
-        attribute = {
-            'lookthrough': ('nsPagedLookThroughLimit'
-                            if verdict.limit_name.startswith('paged')
-                            else 'nsLookThroughLimit'),
-            'idlistscan': 'nsIDListScanLimit',
-            'pagedsize': 'nsPagedSizeLimit',
-        }[verdict.reason]
-        lift = ('set %s: -1 on %s (ldapmodify as Directory Manager), then '
-                '%s' % (attribute, fields['dogtag_bind'],
-                        fixes.restart(database)))
-        if verdict.reason == 'idlistscan':
-            lift = ('raise the ID-list scan limit for %s above %s: set %s '
-                    'on %s (ldapmodify as Directory Manager), then %s'
-                    % (fields['dogtag_bind'], verdict.candidates, attribute,
-                       fields['dogtag_bind'], fixes.restart(database)))
-        if verdict.reason == 'lookthrough' and repo.vlv_name and \
-                not uses_sorted_search(database.pki_version):
-            return 'rebuild the VLV index so that the search is indexed: ' \
-                '%s; or %s' % (fixes.vlv_reindex(repo, database), lift)
-        return lift
 
     def healthy(self, repo, fields, scan):
         fields['proof'] = PROOF_SCAN
@@ -457,7 +436,9 @@ class VLVIndexCheck(RangeCheck):
                 'there' + (' ({records} found)' if scan.complete else
                            ' (at least {records})') + '. If the rebuild fails '
                 'with "MDB_DBS_FULL" in the errors log, raise '
-                'nsslapd-mdb-max-dbs first. Fix: {fix}.',
+                # mdb_config.c dbmdb_ctx_t_db_max_dbs_set (3.1.2)
+                'nsslapd-mdb-max-dbs and restart 389-DS first: a new value '
+                'takes effect only at a restart. Fix: {fix}.',
                 **fields)
             return
         if not definition.built:
