@@ -483,3 +483,36 @@ def clean_ruv(database, topology, suffix, rid):
     return command('dsconf', ds_instance(database), 'repl-tasks',
                    'cleanallruv', '--suffix', dn(suffix, 'the CA suffix'),
                    '--replica-id', number(rid))
+
+
+@refusable
+def one_level_reindex(repo, database):
+    """Rebuild the indices a one-level search of the container starts from
+    (parentid, and ancestorid, which 389-DS's db2index accepts by name:
+    389-ds-base 2.3.1 and 3.1.2 bdb_ldif2db.c, bdb_db2index), with those of
+    Dogtag's lookup. 389-DS 3.2.1 added `dsctl <inst> index-check` to find
+    an ordering mismatch offline (lib389 cli_ctl/dbtasks.py)."""
+    attrs = []
+    for attribute in ['parentid', 'ancestorid'] + lookup_attributes(repo):
+        attrs += ['--attr', attribute]
+    return ('%s, then %s (with 389-DS 3.2.1 or later, %s while 389-DS is '
+            'stopped shows an index ordering mismatch)' % (
+                command('dsconf', ds_instance(database), 'backend', 'index',
+                        'reindex', *attrs, '--wait', _backend(repo)),
+                _restart(database),
+                command('dsctl', ds_instance(database), 'index-check',
+                        _backend(repo))))
+
+
+# The grant pkispawn gives Dogtag's bind (dogtagpki/pki v11.5.0
+# base/server/database/ds/db-access-grant.ldif).
+VLV_GRANT = ('(targetattr = "*")(version 3.0; acl "Cert Manager access for '
+             'VLV searches"; allow (read) userdn="ldap:///%s";)')
+
+
+@refusable
+def vlv_access_grant(database, bind_dn):
+    records = [('cn=ldbm database,cn=plugins,cn=config', [
+        (ldap.MOD_ADD, 'aci', [VLV_GRANT % dn(bind_dn, 'Dogtag\'s bind')])])]
+    return '%s, then %s' % (ldapmodify(database.ldap_uri, records),
+                            _restart(database))
