@@ -62,6 +62,19 @@ def test_one_level_defect_is_an_error(own_ds, tmp_path):
     assert '--attr parentid --attr ancestorid' in kw['fix']
     assert 'index-check' in kw['fix']
 
+    # Up to PKI 11.5 the VLV lookup reads its own index and answers 30;
+    # cn=31 is free, but numSubordinates shows what one-level searches miss.
+    scenario.pki_version = '11.5.0'
+    certs = lookups(scenario)['ca.certificates']
+    assert certs['result'] == 'ERROR', certs['text']
+    kw = certs['kw']
+    assert kw['next_dn_exists'] is False
+    assert (kw['subordinates'], kw['records_scanned']) == (30, 0)
+    assert kw['one_level_missing'] == 30
+    assert kw['proof'] == 'numSubordinates'
+    assert 'parentid' in kw['fix']
+    scenario.pki_version = '11.6.0'
+
     # The printed fix repairs it.
     own_ds.reindex(attributes=['parentid', 'ancestorid'])
     assert cadb.children(own_ds, container) == (30, 30)
