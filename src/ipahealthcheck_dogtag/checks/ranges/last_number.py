@@ -191,7 +191,10 @@ class LastNumberCheck(RangeCheck):
         """(last, DN, taken) for the record Dogtag would add after `last`,
         read by DN, which no index of the container's children serves. If
         it is taken, look up once more: a record the CA issued meanwhile
-        moves Dogtag's answer past it."""
+        moves Dogtag's answer past it. At the range's end Dogtag moves on
+        to its next range, and the number after it is not its own."""
+        if last >= repo.active.end:
+            return last, truth.record_dn(repo, last + 1), False
         dn, taken = truth.next_taken(directory, repo, last)
         if taken:
             again = self.repeat_lookup(directory, repo, database,
