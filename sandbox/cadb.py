@@ -583,3 +583,80 @@ def _take_vlv_definition(conn, index_name, backend='ipaca'):
     conn.delete_s(index_dn)
     conn.delete_s(search_dn)
     return entries
+
+
+INDEX_CONFIG = 'cn=%s,cn=index,cn=%s,cn=ldbm database,cn=plugins,cn=config'
+
+
+def children(ds, container):
+    """(numSubordinates, entries a one-level search returns) of an entry:
+    the first is kept in the entry itself, the second comes through the
+    parentid index."""
+    conn = ds.connect()
+    try:
+        attrs = conn.search_s(container, ldap.SCOPE_BASE,
+                              attrlist=['numSubordinates'])[0][1]
+        listed = conn.search_s(container, ldap.SCOPE_ONELEVEL,
+                               attrlist=['1.1'])
+    finally:
+        conn.unbind_s()
+    return int(attrs.get('numSubordinates', [b'0'])[0]), len(listed)
+
+
+def make_one_level_defect(ds, container, parents=100, backend='ipaca'):
+    """389-DS's one-level index defect (389ds/389-ds-base#7172, #7223).
+
+    An upgrade to a 389-DS that configures parentid with
+    integerOrderingMatch (3.1.4 to 3.2.0, back-ldbm/instance.c,
+    ldbm_instance_create_default_indexes) over an index written in text
+    order makes lookups of a parent's key miss. Planted the same way: add
+    `parents` entries with children after `container` (more parentid keys,
+    in an order where text and number differ), put integerOrderingMatch on
+    the parentid index without a reindex, restart. Seen on 389-DS 2.3.1:
+    the one-level search of the container returns nothing while its
+    numSubordinates is unchanged. Verified before returning (PlantError).
+    """
+    subs, listed = children(ds, container)
+    if subs == 0 or listed != subs:
+        raise PlantError('a one-level index defect', 'the container does '
+                         'not start healthy: numSubordinates %d, one-level '
+                         '%d' % (subs, listed))
+    conn = ds.connect()
+    try:
+        suffix = container.split(',')[-1]
+        filler = 'ou=filler,%s' % suffix
+        add(conn, filler, objectClass=['top', 'organizationalUnit'],
+            ou='filler')
+        for i in range(parents):
+            parent = 'ou=p%d,%s' % (i, filler)
+            add(conn, parent, objectClass=['top', 'organizationalUnit'],
+                ou='p%d' % i)
+            add(conn, 'ou=c,' + parent,
+                objectClass=['top', 'organizationalUnit'], ou='c')
+        conn.modify_s(INDEX_CONFIG % ('parentid', backend), [
+            (ldap.MOD_ADD, 'nsMatchingRule', [b'integerOrderingMatch'])])
+    finally:
+        conn.unbind_s()
+    ds.restart()
+    after, listed = children(ds, container)
+    if not (after == subs and listed < subs):
+        raise PlantError('a one-level index defect', 'numSubordinates %d '
+                         '(was %d), one-level search %d' % (after, subs,
+                                                            listed))
+
+
+def make_empty_equality_index(ds, attribute, backend='ipaca'):
+    """An equality index that 389-DS trusts and that holds nothing: delete
+    its definition and add it back without a reindex. Seen on 389-DS
+    2.3.1: the delete drops the index file, the new definition starts an
+    empty one, and searches on the attribute then match no record (as a
+    lost or stale index does). Verified by the caller on its records."""
+    dn = INDEX_CONFIG % (attribute, backend)
+    conn = ds.connect()
+    try:
+        saved = conn.search_s(dn, ldap.SCOPE_BASE)[0][1]
+        conn.delete_s(dn)
+        conn.add_s(dn, list(saved.items()))
+    finally:
+        conn.unbind_s()
+    ds.restart()

@@ -400,3 +400,27 @@ def test_a_reindex_needs_a_389ds_restart_only_on_lmdb(scenario, ds):
     if not whole:
         ds.restart()
         cadb.verify_vlv_complete(ds, [name])
+
+
+def test_one_level_reindex_names_index_check_only_where_it_exists():
+    """dsctl <inst> index-check came with 389-ds-base 3.2.1 (lib389
+    cli_ctl/dbtasks.py, 389ds/389-ds-base#7223); the reindex itself waits
+    where dsconf has --wait and restarts only the CA."""
+    ca_repo = SimpleNamespace(kind=SimpleNamespace(
+        attribute='serialno', required=['certStatus'], excluded=[]),
+        subsystem=SimpleNamespace(database='ipaca'))
+    for ds, listed in (((2, 3, 1), False), ((3, 1, 2), False),
+                       ((3, 2, 1), True), (None, True)):
+        fix = fixes.one_level_reindex(ca_repo, database(backend='mdb', ds=ds))
+        assert ('index-check' in str(fix)) is listed, (ds, str(fix))
+        assert '--attr parentid --attr ancestorid' in str(fix)
+        assert restarted(fix) == ['pki-tomcatd@pki-tomcat.service']
+        check = index_of(fix, 'index-check')
+        assert not check or fix.steps[check[0]].effect == fixes.MANUAL
+
+
+def test_vlv_access_grant_writes_the_directory_then_restarts_the_ca():
+    fix = fixes.vlv_access_grant(database(),
+                                 'uid=pkidbuser,ou=people,o=ipaca')
+    assert [s.effect for s in fix.steps] == [fixes.WRITES, fixes.RESTARTS]
+    assert 'Cert Manager access for VLV' in str(fix).replace("' '", '')

@@ -91,6 +91,18 @@ def _lower(attrs):
     return {k.lower(): v for k, v in attrs.items()}
 
 
+GET_EFFECTIVE_RIGHTS = '1.3.6.1.4.1.42.2.27.9.5.2'
+
+
+def _ber_octet_string(value):
+    """A BER OCTET STRING, as the Get Effective Rights control's value."""
+    size = len(value)
+    if size < 0x80:
+        return b'\x04' + bytes([size]) + value
+    length = size.to_bytes((size.bit_length() + 7) // 8, 'big')
+    return b'\x04' + bytes([0x80 | len(length)]) + length + value
+
+
 class Directory:
     """Reads over one connection, made on first use and remade after any
     operation that leaves it in doubt (cut short, timed out, broken).
@@ -345,6 +357,28 @@ class Directory:
                 return ctrl.target_position, ctrl.content_count
         raise DirectoryError('VLV search of %s' % base,
                              'the server sent no VLV response control')
+
+    def effective_rights(self, dn, subject, attribute):
+        """The rights `subject` has on `attribute` of the entry `dn` (e.g.
+        'rsc'), '' for none, or None when the entry is absent. Asked with
+        the Get Effective Rights control, a read: 389-DS's acl plugin
+        answers attributeLevelRights "<attr>:<rights>" (389-ds-base 2.3.1
+        ldap/servers/plugins/acl/acleffectiverights.c)."""
+        value = ('dn:' + subject).encode('utf-8')
+        ger = ldap.controls.LDAPControl(
+            GET_EFFECTIVE_RIGHTS, True,
+            encodedControlValue=_ber_octet_string(value))
+        found, _ = self._search('rights of %s on %s' % (subject, dn), dn,
+                                ldap.SCOPE_BASE, '(objectClass=*)',
+                                [attribute, 'attributeLevelRights'], [ger])
+        if not found:
+            return None
+        for text in found[0][1].get('attributelevelrights', []):
+            for item in text.decode('utf-8', 'replace').split(','):
+                name, _, rights = item.strip().partition(':')
+                if name.lower() == attribute.lower():
+                    return rights.strip()
+        return ''
 
     def sorted_first(self, base, filterstr, sort_key, attribute):
         """First entry of Dogtag's paged, server-side sorted search."""

@@ -573,37 +573,41 @@ def dsconf_index_waits(version):
         (1, 4, 0, 22) <= version < (1, 4, 1))
 
 
-@refusable
-def attribute_reindex(repo, database):
-    """Rebuild the equality and presence indices of Dogtag's lookup, then
-    restart the CA. No 389-DS restart: that concerns VLV lengths only."""
+def _index_reindex(database, backend, names):
+    """Steps that rebuild attribute indices `names` and wait for the task:
+    dsconf's --wait where the release has it, else the tool of the release
+    followed by a wait step."""
     version = server_facts(database).version
-    names = lookup_attributes(repo)
-    backend = _backend(repo)
     attrs = []
     for attribute in names:
         attrs += ['--attr', attribute]
     dsconf = ['dsconf', ds_instance(database), 'backend', 'index', 'reindex']
     if dsconf_index_waits(version):
-        reindex = Fix(writes('%s (it waits for its task)' % command(
+        return Fix(writes('%s (it waits for its task)' % command(
             *dsconf, *attrs, '--wait', backend)))
+    db2index = ['db2index.pl', '-Z', _short(database), '-n', backend]
+    for attribute in names:
+        db2index += ['-t', attribute]
+    db2index = Fix(writes('%s (it asks for the Directory Manager '
+                          'password)' % command(*db2index, '-w', '-')))
+    if version is None:
+        reindex = Fix(writes(command(*dsconf, *attrs, backend),
+                             when='on 389-DS 1.4.0.20 and later')) + \
+            alternative(db2index, 'on 389-DS 1.3 (RHEL 7)')
+    elif version >= DSCONF_INDEX:
+        reindex = Fix(writes(command(*dsconf, *attrs, backend)))
     else:
-        db2index = ['db2index.pl', '-Z', _short(database), '-n', backend]
-        for attribute in names:
-            db2index += ['-t', attribute]
-        db2index = Fix(writes('%s (it asks for the Directory Manager '
-                              'password)' % command(*db2index, '-w', '-')))
-        if version is None:
-            reindex = Fix(writes(command(*dsconf, *attrs, backend),
-                                 when='on 389-DS 1.4.0.20 and later')) + \
-                alternative(db2index, 'on 389-DS 1.3 (RHEL 7)')
-        elif version >= DSCONF_INDEX:
-            reindex = Fix(writes(command(*dsconf, *attrs, backend)))
-        else:
-            reindex = db2index
-        reindex += wait_for_index_task(database, backend, 'nsIndexAttribute',
-                                       names[0])
-    return reindex + _restart(database)
+        reindex = db2index
+    return reindex + wait_for_index_task(database, backend,
+                                         'nsIndexAttribute', names[0])
+
+
+@refusable
+def attribute_reindex(repo, database):
+    """Rebuild the equality and presence indices of Dogtag's lookup, then
+    restart the CA. No 389-DS restart: that concerns VLV lengths only."""
+    return _index_reindex(database, _backend(repo),
+                          lookup_attributes(repo)) + _restart(database)
 
 
 # The operational attribute on the bind entry that sets, for that user
@@ -642,11 +646,11 @@ def limit_fix(database, repo, bind_dn, verdict, sorted_search):
 @refusable
 def set_next_range(database, entry_dn, value):
     """Set nextRange on its entry over LDAPI."""
+    change = ldapmodify(database.ldap_uri, [(entry_dn, [
+        (ldap.MOD_REPLACE, 'nextRange', [number(value)])])])
     return Fix(reads(CLUSTER_REPORT),
-               writes('%s (above every range allocated so far)' % ldapmodify(
-                   database.ldap_uri, [(entry_dn, [
-                       (ldap.MOD_REPLACE, 'nextRange', [number(value)])])]),
-                   when='on one CA server'))
+               writes('%s (above every range allocated so far)' % change,
+                      when='on one CA server'))
 
 
 def removal_ldif(account, groups):
@@ -893,3 +897,39 @@ def clean_ruv(database, topology, suffix, rid):
         'dsconf', ds_instance(database), 'repl-tasks', 'cleanallruv',
         '--suffix', dn(suffix, 'the CA suffix'), '--replica-id',
         number(rid))))
+
+
+@refusable
+def one_level_reindex(repo, database):
+    """Rebuild the indices a one-level search of the container starts from
+    (parentid, and ancestorid, which 389-DS's index task accepts by name:
+    389-ds-base 2.3.1 and 3.1.2 bdb_ldif2db.c, bdb_db2index) with those of
+    Dogtag's lookup, then restart the CA so that it looks up again. 389-DS
+    3.2.1 added `dsctl <inst> index-check` (lib389 cli_ctl/dbtasks.py),
+    which reads the database files offline."""
+    version = server_facts(database).version
+    fix = _index_reindex(database, _backend(repo),
+                         ['parentid', 'ancestorid'] +
+                         lookup_attributes(repo)) + _restart(database)
+    if version is None or version >= (3, 2, 1):
+        fix += Fix(manual(
+            '%s shows any index whose order does not match its matching '
+            'rule (it reads the database files, so only while 389-DS is '
+            'stopped)' % command('dsctl', ds_instance(database),
+                                 'index-check', _backend(repo)),
+            when='optionally, on 389-DS 3.2.1 and later'))
+    return fix
+
+
+# The grant pkispawn gives Dogtag's bind (dogtagpki/pki v11.5.0
+# base/server/database/ds/db-access-grant.ldif).
+VLV_GRANT = ('(targetattr = "*")(version 3.0; acl "Cert Manager access for '
+             'VLV searches"; allow (read) userdn="ldap:///%s";)')
+
+
+@refusable
+def vlv_access_grant(database, bind_dn):
+    records = [('cn=ldbm database,cn=plugins,cn=config', [
+        (ldap.MOD_ADD, 'aci', [VLV_GRANT % dn(bind_dn, 'Dogtag\'s bind')])])]
+    return Fix(writes(ldapmodify(database.ldap_uri, records))) + \
+        _restart(database)

@@ -38,6 +38,7 @@ What Dogtag then does (dogtagpki/pki):
   only when the limit is below the page Dogtag asks for.
 """
 
+from ipahealthcheck_dogtag.directory import OUT_OF_TIME, DirectoryError
 from ipahealthcheck_dogtag.dogtag.repositories import normalize_dn
 
 PAGE = 500                      # LDAPSession.MAX_PAGED_SEARCH_SIZE
@@ -174,3 +175,51 @@ def judge(limits, sorted_search, indexed, candidates, children):
         return Verdict('pagedsize', 'paged size limit (nsPagedSizeLimit)',
                        limits.paged_size, candidates)
     return None
+
+
+def count_over(directory, base, filterstr, limit, timelimit):
+    """Does a one-level search for `filterstr` match more than `limit`
+    records? True or False, None when time ran out. Asked as root with
+    size limit limit + 1, so it reads at most that many entries, which is
+    what lets a scan cut short on a big CA still judge the limits."""
+    entries, truncated = directory.search(
+        base, filterstr, ['1.1'], scope=1, sizelimit=limit + 1,
+        timelimit=timelimit)
+    if len(entries) > limit:
+        return True
+    return None if truncated else False
+
+
+def relevant(limits, sorted_search, indexed):
+    """The limits `judge` compares the candidate count with."""
+    if not sorted_search:
+        return [] if indexed or limits.root else [limits.lookthrough]
+    found = [limits.paged_allids]
+    if not limits.root:
+        found += [limits.paged_lookthrough]
+        if limits.paged_size is not None and limits.paged_size < PAGE:
+            found += [limits.paged_size]
+    return found
+
+
+def candidates_at_least(directory, base, filterstr, seen, children,
+                        limits, timelimit):
+    """A lower bound of the candidates, raised from `seen` (what a scan cut
+    short counted) past each limit a capped count proves exceeded. A
+    limit at or above `children` (the container's numSubordinates, which
+    costs nothing) cannot be exceeded and is not counted."""
+    for limit in sorted({n for n in limits if n is not None and n >= 0}):
+        if limit < seen:
+            continue
+        if children is not None and limit >= children:
+            break
+        try:
+            over = count_over(directory, base, filterstr, limit, timelimit)
+        except DirectoryError as e:
+            if e.reason != OUT_OF_TIME:
+                raise
+            over = None         # the budget is spent: keep the lower bound
+        if not over:
+            break
+        seen = limit + 1
+    return seen

@@ -177,3 +177,73 @@ def scan(directory, repo, last, deadline):
     except OutOfTime:
         pass
     return result
+
+
+# -- Evidence that no index of the container's children serves ----------
+#
+# A one-level search, Dogtag's lookups and our probe and scan alike, starts
+# from the parentid index (389-DS's one-level candidate list). After an
+# upgrade that adds integerOrderingMatch to parentid/ancestorid without a
+# reindex, that index answers nothing or too little (389ds/389-ds-base
+# #7172, #7223; 389-ds-base 3.2.1 back-ldbm/instance.c,
+# ldbm_instance_check_index_config, logs "MISMATCH" at start), and every
+# one-level reader then agrees on "empty". A read by DN goes through the
+# entryrdn index instead, and numSubordinates is kept in the parent entry
+# itself, so neither shares that fault.
+
+PARENTID_INDEX = 'cn=parentid,cn=index,cn=%s,cn=ldbm database,' \
+    'cn=plugins,cn=config'
+
+
+def record_dn(repo, number):
+    """The DN Dogtag gives a new record: cn=<decimal number>,<container>
+    (dogtagpki/pki v11.6.0 CertificateRepository: "cn=" + serialNo + ","
+    + mBaseDN; the same in KeyRepository and for requests)."""
+    return 'cn=%d,%s' % (number, repo.container)
+
+
+def next_taken(directory, repo, last):
+    """(DN, exists) of the record Dogtag would add after `last`, read by
+    base scope."""
+    dn = record_dn(repo, last + 1)
+    return dn, directory.entry(dn, ['1.1']) is not None
+
+
+def subordinates(directory, container):
+    """The container's numSubordinates (absent means none), or None when
+    the container is not there."""
+    attrs = directory.entry(container, ['numSubordinates'])
+    if attrs is None:
+        return None
+    values = attrs.get('numsubordinates') or [b'0']
+    try:
+        return int(values[0])
+    except ValueError:
+        return None
+
+
+def hidden_subentries(directory, container):
+    """Children that a plain search hides but numSubordinates counts:
+    ldapSubEntry entries, e.g. replication conflict entries (389-DS 1.4+)."""
+    entries, _ = directory.search(container, '(objectClass=ldapSubEntry)',
+                                  ['1.1'], scope=1)
+    return len(entries)
+
+
+def one_level_missing(directory, repo, scan, before, after):
+    """How many children numSubordinates counts that the one-level scan did
+    not return (0 if none or unknown). `before`/`after` are read around
+    the scan: a record added or deleted meanwhile is in only one of them."""
+    if not scan.complete or before is None or after is None:
+        return 0
+    missing = min(before, after) - scan.entries
+    if missing > 0:
+        missing -= hidden_subentries(directory, repo.container)
+    return max(missing, 0)
+
+
+def matching_rules(directory, backend):
+    """The parentid index's nsMatchingRule values, as configured."""
+    attrs = directory.entry(PARENTID_INDEX % backend, ['nsMatchingRule'])
+    return sorted(v.decode('utf-8', 'replace')
+                  for v in (attrs or {}).get('nsmatchingrule', []))

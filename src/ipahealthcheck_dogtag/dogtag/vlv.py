@@ -11,8 +11,9 @@ from ipahealthcheck_dogtag.dogtag.repositories import normalize_dn
 
 
 class Definition:
-    def __init__(self, name, search, index):
+    def __init__(self, name, search, index, dn=None):
         self.name = name
+        self.dn = dn                # the vlvSearch entry's
         self.base = _first(search, 'vlvbase')
         self.scope = _first(search, 'vlvscope')
         self.filter = _first(search, 'vlvfilter')
@@ -81,8 +82,54 @@ def read_definitions(directory, backend):
     found = {}
     for dn, attrs in searches.items():
         name = _first(attrs, 'cn') or dn
-        found[name.lower()] = Definition(name, attrs, indexes.get(dn))
+        found[name.lower()] = Definition(name, attrs, indexes.get(dn), dn)
     return found
+
+
+class LMDBStat:
+    """One database of an LMDB backend as its monitor shows it."""
+
+    def __init__(self, flags, entries):
+        self.flags = flags          # e.g. {'OPEN', 'DIRTY'}
+        self.entries = entries      # items on disk, None if not open
+
+    @property
+    def dirty(self):
+        """Being rebuilt, or a rebuild that did not finish: 389-DS will not
+        open it for a search (389-ds-base 3.1.2 db-mdb/mdb_instance.c,
+        dbmdb_open_dbi_from_filename refuses a DIRTY dbi)."""
+        return 'DIRTY' in self.flags
+
+
+def lmdb_stats(directory, backend):
+    """{database name: LMDBStat} of an LMDB backend, or None when the
+    backend is not on LMDB. The monitor gives for database <n> dbiName-<n>,
+    dbiFlags-<n> (OPEN, DIRTY, ...) and, when open, dbiEntries-<n> (LMDB's
+    ms_entries: the items on disk) (389-ds-base 3.1.2
+    db-mdb/mdb_monitor.c, dbmdb_monitor_instance_search)."""
+    try:
+        attrs = directory.entry(
+            'cn=monitor,cn=%s,cn=ldbm database,cn=plugins,cn=config'
+            % backend, ['*'])
+    except DirectoryError:
+        return None
+    attrs = attrs or {}
+    found = {}
+    for key, values in attrs.items():
+        if not key.startswith('dbiname-') or not values:
+            continue
+        n = key[len('dbiname-'):]
+        name = values[0].decode('utf-8', 'replace')
+        name = name.split('/', 1)[-1].lower().rsplit('.db', 1)[0]
+        flags = {v.decode('utf-8', 'replace').upper()
+                 for v in attrs.get('dbiflags-' + n, [])}
+        entries = attrs.get('dbientries-' + n)
+        try:
+            entries = int(entries[0]) if entries else None
+        except ValueError:
+            entries = None
+        found[name] = LMDBStat(flags, entries)
+    return found or None
 
 
 def lmdb_databases(directory, backend):
@@ -107,3 +154,16 @@ def lmdb_databases(directory, backend):
         return None
     return {name.split('/', 1)[-1].lower().rsplit('.db', 1)[0]
             for name in names}
+
+
+def may_use(directory, definition, bind_dn):
+    """Can `bind_dn` have a VLV request served by this definition? 389-DS
+    serves it only if the bind may read the vlvSearch entry's cn
+    (389-ds-base 2.3.1 and 3.2.2 vlv_srch.c, vlvSearch_accessallowed, read
+    on type_vlvName "cn"); else the search fails with error 50 (vlv.c,
+    VLV_ACCESS_DENIED; dogtagpki/pki#4717). Returns (allowed or None when
+    unknown, rights)."""
+    rights = directory.effective_rights(definition.dn, bind_dn, 'cn')
+    if rights is None:
+        return None, None
+    return 'r' in rights, rights

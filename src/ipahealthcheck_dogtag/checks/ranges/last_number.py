@@ -4,18 +4,25 @@ import copy
 
 from ipahealthcheck.core import constants
 
-from ipahealthcheck_dogtag.dogtag import fixes, limits, truth
+from ipahealthcheck_dogtag.dogtag import fixes, limits, truth, vlv
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import (
     OUT_OF_TIME, REFUSED, DirectoryError)
+from ipahealthcheck_dogtag.dogtag.numbers import encode
 from ipahealthcheck_dogtag.dogtag.lookup import (
-    BadValue, dogtag_lookup, uses_sorted_search, vlv_lookup)
+    Answer, BadValue, dogtag_lookup, uses_sorted_search, vlv_lookup)
 from ipahealthcheck_dogtag.checks.plugin import registry
 
 RANGE = ('the range {range_cfg} (CS.cfg, radix {radix}; decimal '
          '{range_begin}..{range_end})')
 PROOF_SCAN = 'full scan'
 PROOF_PROBE = 'equality index probe'
+PROOF_NEXT_DN = 'base read of the next DN'
+# A capped count runs after a scan that spent the budget: the margin left
+# before the check's own time limit (checks/plugin.py) bounds it.
+COUNT_SECONDS = 1
+ONE_LEVEL = ('the parentid index, which every one-level search of '
+             '{container} starts from, Dogtag\'s lookup included')
 
 
 def range_in_use(repo, fields):
@@ -46,8 +53,26 @@ def vlv_usable(context, repo):
         return False
     definition = context.vlv_definitions(repo.subsystem.database).get(
         repo.vlv_name.lower())
-    return (definition is not None and definition.has_index and
-            definition.built and not definition.mismatches(repo))
+    if definition is None or not definition.has_index or \
+            definition.mismatches(repo):
+        return False
+    return definition.built or built_on_lmdb(context, repo, definition)
+
+
+def lmdb_stat(context, repo, definition):
+    """The monitor's view of the index's LMDB database, or None."""
+    stats = vlv.lmdb_stats(context.directory(), repo.subsystem.database)
+    return (stats or {}).get(definition.database)
+
+
+def built_on_lmdb(context, repo, definition):
+    """On LMDB an index rebuilt online keeps vlvEnabled: 0 until the first
+    matching VLV search at least 60 s after 389-DS last looked, Dogtag's
+    start-up lookup for one, which then switches it on if its database
+    opens, i.e. exists and is not DIRTY (389-ds-base 3.1.2 vlv_srch.c,
+    vlvSearch_findenabled and vlvIndex_checkforindex)."""
+    stat = lmdb_stat(context, repo, definition)
+    return stat is not None and not stat.dirty
 
 
 @registry
@@ -71,11 +96,22 @@ class LastNumberCheck(RangeCheck):
             bind = self.limits(database, repo)      # before the scan's cost
             remaining = deadline - self.now() if deadline else 10
             found = truth.probe(directory, repo, answer.last, remaining)
+            before = truth.subordinates(directory, repo.container)
             scan = self.context.scan(repo, deadline)
             # Judge against Dogtag's answer after the scan: a record issued
             # while we read is then below it, a record the index misses is
             # still above it.
             last = self.repeat_lookup(directory, repo, database, answer)
+            after = truth.subordinates(directory, repo.container)
+            last, next_dn, taken = self.next_record(directory, repo,
+                                                    database, last)
+            missing = truth.one_level_missing(directory, repo, scan, before,
+                                              after)
+            if missing or taken:
+                fields['parentid_matching_rule'] = truth.matching_rules(
+                    directory, repo.subsystem.database)
+            counts = self.limit_counts(directory, database, repo, scan,
+                                       bind, after)
         except DirectoryError as e:
             if e.connection:
                 raise           # the check's one `ldap` result says it
@@ -88,6 +124,8 @@ class LastNumberCheck(RangeCheck):
         if last != answer.last:
             fields.update(dogtag_last=str(last),
                           dogtag_last_before_scan=str(answer.last))
+        fields.update(next_dn=next_dn, next_dn_exists=taken,
+                      subordinates=after)
         if scan.bad_count:
             yield self.bad_values(repo, scan, fields, database)
         fields['scan_complete'] = scan.complete
@@ -99,15 +137,27 @@ class LastNumberCheck(RangeCheck):
         else:
             above = found.above(last)
             outside = found.outside_above(last)
-        failing = self.failing_search(database, repo, fields, scan, bind)
+        # A record outside Dogtag's filter has its own result.
+        taken = taken and last + 1 not in {n for n, _ in outside}
+        refused = self.vlv_refused(database, repo, fields, bind)
+        if refused is not None:
+            yield refused
+        failing = self.failing_search(database, repo, fields, scan, bind,
+                                      counts)
         if failing is not None:
             yield failing
         elif above:
             real_last = scan.real_last if scan.complete else above[-1][0]
             yield self.stale(database, repo, fields, last, real_last,
                              above)
+        elif taken:
+            yield self.next_number_taken(database, repo, fields)
+        elif missing:
+            yield self.one_level_short(database, repo, fields, missing)
         elif scan.complete:
             yield self.healthy(repo, fields, scan)
+        elif uses_sorted_search(database.pki_version):
+            yield self.proven_by_next_dn(repo, fields)
         elif not found.truncated:
             yield self.proven_by_probe(repo, fields)
         else:
@@ -137,6 +187,23 @@ class LastNumberCheck(RangeCheck):
             # before it, which the probe followed at once.
             return answer.last
 
+    def next_record(self, directory, repo, database, last):
+        """(last, DN, taken) for the record Dogtag would add after `last`,
+        read by DN, which no index of the container's children serves. If
+        it is taken, look up once more: a record the CA issued meanwhile
+        moves Dogtag's answer past it. At the range's end Dogtag moves on
+        to its next range, and the number after it is not its own."""
+        if last >= repo.active.end:
+            return last, truth.record_dn(repo, last + 1), False
+        dn, taken = truth.next_taken(directory, repo, last)
+        if taken:
+            again = self.repeat_lookup(directory, repo, database,
+                                       Answer('again', last))
+            if again > last:
+                last = again
+                dn, taken = truth.next_taken(directory, repo, last)
+        return last, dn, taken
+
     def limits(self, database, repo):
         cache = self.__dict__.setdefault('_limits', {})
         sub = repo.kind.subsystem
@@ -162,14 +229,35 @@ class LastNumberCheck(RangeCheck):
             'start ("Error in obtaining the last serial number"). '
             'RangeConfigCheck gives the fix.', **fields)
 
-    def failing_search(self, database, repo, fields, scan, bind):
+    def limit_counts(self, directory, database, repo, scan, bind,
+                     subordinates):
+        """(candidates, children) to judge the limits of Dogtag's bind by.
+        A scan cut short counted only part of them, exactly on the big CAs
+        where limits bite: then numSubordinates gives the children, and a
+        count capped at each limit + 1 tells whether the candidates exceed
+        it."""
+        sorted_search = uses_sorted_search(database.pki_version)
+        candidates = scan.matching_to_high if sorted_search else scan.matching
+        if scan.complete:
+            return candidates, scan.entries
+        kind = repo.kind
+        filterstr = (kind.sorted_filter(encode(repo.active.end))
+                     if sorted_search else kind.lookup_filter)
+        wanted = limits.relevant(bind, sorted_search,
+                                 vlv_usable(self.context, repo))
+        candidates = limits.candidates_at_least(
+            directory, repo.container, filterstr, candidates, subordinates,
+            wanted, COUNT_SECONDS)
+        return candidates, max(scan.entries, subordinates or 0)
+
+    def failing_search(self, database, repo, fields, scan, bind, counts):
         """The result when Dogtag's own bind cannot run the lookup."""
         sorted_search = uses_sorted_search(database.pki_version)
         fields.update(bind.fields(sorted_search))
-        candidates = scan.matching_to_high if sorted_search else scan.matching
+        candidates, children = counts
         verdict = limits.judge(bind, sorted_search,
                                vlv_usable(self.context, repo), candidates,
-                               scan.entries)
+                               children)
         if verdict is None:
             return None
         fields.update(limit_exceeded=verdict.limit_name,
@@ -192,7 +280,14 @@ class LastNumberCheck(RangeCheck):
         fields['dogtag_would_answer'] = str(begin - 1)
         fields['fix'] = fixes.limit_fix(database, repo, bind.dn, verdict,
                                         sorted_search)
-        if scan.in_range == 0:
+        first, first_dn = scan.first_in_range, scan.first_in_range_dn
+        if first is None and not scan.complete:
+            # The scan stopped early: the range's first DN, read by DN.
+            dn, taken = truth.next_taken(self.context.directory(), repo,
+                                         begin - 1)
+            if taken:
+                first, first_dn = begin, dn
+        if first is None:
             seen = ('holds no record yet' if scan.complete else
                     'showed no record before the scan stopped')
             return self.result(
@@ -205,8 +300,7 @@ class LastNumberCheck(RangeCheck):
                 'answers {dogtag_would_answer}. The range ' + seen + ', but '
                 'once it holds records, the next restart issues their '
                 'numbers again. Fix: {fix}.', **fields)
-        fields.update(first_reused=str(scan.first_in_range),
-                      first_reused_dn=scan.first_in_range_dn,
+        fields.update(first_reused=str(first), first_reused_dn=first_dn,
                       next_number=str(begin))
         return self.result(
             constants.ERROR, repo.key,
@@ -218,6 +312,40 @@ class LastNumberCheck(RangeCheck):
             '{dogtag_would_answer} and after its next restart issues '
             '{next_number} (decimal) again, which {first_reused_dn} '
             'already holds: "Object already exists". Fix: {fix}.', **fields)
+
+    def vlv_refused(self, database, repo, fields, bind):
+        """Up to PKI 11.5 a VLV request refused by ACL (error 50) takes the
+        "index may be empty" path of a failed lookup (dogtagpki/pki#4717;
+        v11.5.0 LDAPVirtualList.getJumpToPage): Dogtag answers begin - 1.
+        389-DS checks access only when an index serves the request."""
+        if uses_sorted_search(database.pki_version) or bind.root or \
+                not bind.user_found or not vlv_usable(self.context, repo):
+            return None
+        definition = self.context.vlv_definitions(
+            repo.subsystem.database)[repo.vlv_name.lower()]
+        out = dict(fields, dogtag_bind=bind.dn, vlv_search=definition.dn)
+        try:
+            allowed, rights = vlv.may_use(self.context.directory(),
+                                          definition, bind.dn)
+        except DirectoryError as e:
+            if e.connection:
+                raise
+            return self.result(
+                constants.ERROR, repo.key + '.vlv_access',
+                'Could not read the rights of {dogtag_bind} on {vlv_search}: '
+                '{error}. Expected a Get Effective Rights read to succeed '
+                'as root. Check the 389-DS errors log.', error=e.error, **out)
+        if allowed is not False:
+            return None
+        out.update(rights=rights or 'none',
+                   dogtag_would_answer=str(repo.active.begin - 1),
+                   fix=fixes.vlv_access_grant(database, bind.dn))
+        return self.result(
+            constants.ERROR, repo.key + '.vlv_access',
+            'Dogtag\'s bind {dogtag_bind} may not read {vlv_search} (rights: '
+            '{rights}; read expected), so 389-DS refuses its VLV lookup with '
+            'error 50 and Dogtag answers {dogtag_would_answer}, reissuing '
+            'numbers at its next start. Fix: {fix}.', **out)
 
     def healthy(self, repo, fields, scan):
         fields['proof'] = PROOF_SCAN
@@ -244,6 +372,44 @@ class LastNumberCheck(RangeCheck):
             '{container} did not finish within the time budget (stopped '
             'after {records_scanned} records), so the record count is not '
             'given.', attribute=repo.kind.attribute, **fields)
+
+    def next_number_taken(self, database, repo, fields):
+        """The record Dogtag adds next exists, yet no one-level reader saw
+        it: after an upgrade that changed the parentid index's ordering
+        (389ds/389-ds-base#7172) or with a stale equality index."""
+        fields.update(first_reused=str(int(fields['dogtag_last']) + 1),
+                      first_reused_dn=fields['next_dn'], proof=PROOF_NEXT_DN,
+                      fix=fixes.one_level_reindex(repo, database))
+        return self.result(
+            constants.ERROR, repo.key,
+            'Dogtag\'s lookup ({lookup}) answers {dogtag_last} (decimal) for '
+            + RANGE + ', but {next_dn}, the record it adds next, already '
+            'exists (read by DN), unseen by the indexed searches: Dogtag '
+            'fails with "Object already exists". Fix: {fix}.', **fields)
+
+    def one_level_short(self, database, repo, fields, missing):
+        fields.update(one_level_missing=missing, proof='numSubordinates',
+                      fix=fixes.one_level_reindex(repo, database))
+        return self.result(
+            constants.ERROR, repo.key,
+            'A one-level search of {container} returns {records_scanned} '
+            'records, but its numSubordinates counts {subordinates}: '
+            + ONE_LEVEL + ', misses {one_level_missing}, so Dogtag can '
+            'reissue their numbers. Fix: {fix}.', **fields)
+
+    def proven_by_next_dn(self, repo, fields):
+        """From PKI 11.6 Dogtag's sorted search is served by the same
+        equality index as our probe (dogtagpki/pki v11.6.0
+        CertificateRepository.getLastSerialNumberInRange), so only a read
+        that shares no index with it proves the answer."""
+        fields['proof'] = PROOF_NEXT_DN
+        return self.result(
+            constants.SUCCESS, repo.key,
+            'Dogtag\'s lookup ({lookup}) answers {dogtag_last} (decimal) '
+            'for ' + RANGE + ', and {next_dn}, the record it adds next, is '
+            'free (read by DN). Proof: {proof}; the full scan stopped after '
+            '{records_scanned} records, so older records are not checked.',
+            **fields)
 
     def stale(self, database, repo, fields, last, real_last, above):
         if fields['lookup'] == 'vlv' and repo.vlv_name:
@@ -441,6 +607,15 @@ class VLVIndexCheck(RangeCheck):
                 'takes effect only at a restart. Fix: {fix}.',
                 **fields)
             return
+        stat = lmdb_stat(self.context, repo, definition)
+        if stat is not None and stat.entries is not None:
+            fields.update(indexed_on_disk=stat.entries,
+                          lmdb_flags=sorted(stat.flags))
+        if not definition.built and scan.complete and stat is not None \
+                and not stat.dirty and stat.entries is not None:
+            yield self.switched_on_at_first_use(database, repo, fields,
+                                                stat, faulty, role)
+            return
         if not definition.built:
             if scan.complete and scan.matching == 0:
                 yield self.result(
@@ -477,7 +652,15 @@ class VLVIndexCheck(RangeCheck):
         # Records added or removed while we scanned move the count between
         # the two readings; an index that misses records stays outside.
         low, high = sorted((indexed, indexed if before is None else before))
-        if not low <= scan.matching <= high:
+        incomplete = not low <= scan.matching <= high
+        if stat is not None and stat.entries is not None:
+            # On LMDB an online reindex adds the new count to the one in
+            # memory (389-ds-base 3.1.2 vlv.c do_vlv_update_index after
+            # mdb_import.c truncate_index_dbi) until a restart: the items
+            # on disk are the truth, and a record added during the scan
+            # can only raise them.
+            incomplete = incomplete and stat.entries < scan.matching
+        if incomplete:
             fields['fix'] = fixes.vlv_reindex(repo, database)
             yield self.result(
                 faulty, name,
@@ -490,6 +673,28 @@ class VLVIndexCheck(RangeCheck):
                 constants.SUCCESS, name,
                 'The VLV index {index} is defined as Dogtag expects, built, '
                 'and holds all {records} matching records.', **fields)
+
+    def switched_on_at_first_use(self, database, repo, fields, stat,
+                                 faulty, role):
+        """vlvEnabled: 0 on LMDB with a database 389-DS can open: the
+        first matching VLV search switches it on (see built_on_lmdb), so
+        what counts is whether that database holds every record."""
+        if stat.entries >= fields['records']:
+            return self.result(
+                constants.SUCCESS, repo.vlv_name,
+                'The VLV index {index} is built: its LMDB database holds '
+                '{indexed_on_disk} items for {records} matching records. '
+                'vlvEnabled stays 0 until the first matching VLV search, '
+                'such as Dogtag\'s start-up lookup, switches it on.',
+                **fields)
+        fields['fix'] = fixes.vlv_reindex(repo, database)
+        return self.result(
+            faulty, repo.vlv_name,
+            'The VLV index {index} is incomplete: its LMDB database holds '
+            '{indexed_on_disk} items, but {records} records of {container} '
+            'match its filter, and 389-DS switches it on at the first '
+            'matching VLV search (vlvEnabled: 0 until then). ' + role +
+            '. Fix: {fix}.', **fields)
 
     def unproven(self, database, repo, fields):
         """The scan did not finish: prove instead that a VLV lookup through
