@@ -14,6 +14,23 @@ from zoneinfo import ZoneInfo
 UTC = timezone.utc
 
 
+def pki_instance(tmp_path):
+    """A PKI instance directory with CA and KRA CS.cfg and empty debug-log
+    directories, and a healthcheck configuration that reads its logs over
+    the last 6 hours (and names a 389-DS socket that is not there)."""
+    root = tmp_path / 'pki-tomcat'
+    for sub in ('ca', 'kra'):
+        (root / 'conf' / sub).mkdir(parents=True)
+        (root / 'conf' / sub / 'CS.cfg').write_text(
+            'internaldb.basedn=o=ipaca\n')
+        (root / 'logs' / sub).mkdir(parents=True)
+    conf = tmp_path / 'hc.conf'
+    conf.write_text('[default]\ndogtag_instance_dir = %s\n'
+                    'dogtag_ldap_uri = %s\ndogtag_log_hours = 6\n'
+                    % (root, tmp_path / 'no-such-socket'))
+    return root, str(conf)
+
+
 def local(when, zone):
     return when.astimezone(ZoneInfo(zone))
 

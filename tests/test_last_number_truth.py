@@ -227,6 +227,18 @@ def test_next_number_with_a_gap(scenario, ds):
     assert 'when it reaches 45' in certs['text']
 
 
+def assert_request_lookup_refused(scenario, user):
+    """Dogtag's VLV request lookup (up to PKI 11.5), as `user` binds:
+    389-DS sorts unindexed and refuses it with error 11."""
+    vlv = VLVRequestControl(criticality=True, before_count=5, after_count=0,
+                            greater_than_or_equal='0810000000')
+    sss = SSSRequestControl(criticality=True, ordering_rules=['requestId'])
+    with pytest.raises(ldap.ADMINLIMIT_EXCEEDED):
+        user.search_ext_s(scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
+                          '(requeststate=*)', ['requestId'],
+                          serverctrls=[sss, vlv])
+
+
 def _pkidbuser(scenario, **limits):
     dn = 'uid=pkidbuser,ou=people,' + scenario.tree.base
     conn = scenario.ds.connect()
@@ -271,13 +283,7 @@ def test_dogtags_own_bind_meets_its_limits(scenario):
         scenario.tree.add_vlv(conn, ('caAll',))
     finally:
         conn.unbind_s()
-    vlv = VLVRequestControl(criticality=True, before_count=5, after_count=0,
-                            greater_than_or_equal='0810000000')
-    sss = SSSRequestControl(criticality=True, ordering_rules=['requestId'])
-    with pytest.raises(ldap.ADMINLIMIT_EXCEEDED):    # the fault is real
-        user.search_ext_s(scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
-                          '(requeststate=*)', ['requestId'],
-                          serverctrls=[sss, vlv])
+    assert_request_lookup_refused(scenario, user)      # the fault is real
     results = scenario.run()
     requests = by_key(results, LAST)['ca.requests']
     assert requests['result'] == 'ERROR', requests['text']

@@ -8,11 +8,10 @@ capped at limit + 1 decide "over the limit" without reading everything.
 
 import ldap
 import pytest
-from ldap.controls.sss import SSSRequestControl
-from ldap.controls.vlv import VLVRequestControl
 
 from conftest import by_key
-from test_last_number_truth import _pkidbuser, _sorted_lookup_as, hook_scan
+from test_last_number_truth import (
+    _pkidbuser, _sorted_lookup_as, assert_request_lookup_refused, hook_scan)
 
 LAST = 'LastNumberCheck'
 
@@ -30,13 +29,7 @@ def test_limits_fire_when_the_scan_is_cut_short(scenario, monkeypatch):
         scenario.tree.add_vlv(conn, ('caAll',))     # defined, never built
     finally:
         conn.unbind_s()
-    vlv = VLVRequestControl(criticality=True, before_count=5, after_count=0,
-                            greater_than_or_equal='0810000000')
-    sss = SSSRequestControl(criticality=True, ordering_rules=['requestId'])
-    with pytest.raises(ldap.ADMINLIMIT_EXCEEDED):    # the fault is real
-        user.search_ext_s(scenario.tree.ca_requests, ldap.SCOPE_ONELEVEL,
-                          '(requeststate=*)', ['requestId'],
-                          serverctrls=[sss, vlv])
+    assert_request_lookup_refused(scenario, user)      # the fault is real
     hook_scan(monkeypatch, expired=True)
     requests = by_key(scenario.run(check=LAST), LAST)['ca.requests']
     assert requests['kw']['scan_complete'] is False

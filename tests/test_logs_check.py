@@ -14,7 +14,7 @@ from ipahealthcheck.core.config import read_config
 from ipahealthcheck_dogtag.checks import logs as logs_check  # noqa: F401
 from ipahealthcheck_dogtag.logs import formats, tail
 from conftest import by_key, run_checks
-from logfixtures import debug10, debug11
+from logfixtures import debug10, debug11, pki_instance
 
 ZONE = 'Asia/Kolkata'
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -25,20 +25,8 @@ def instance(tmp_path, monkeypatch):
     """A PKI instance with CA and KRA configuration and empty logs; the
     JVM's zone (TZ) is Kolkata."""
     monkeypatch.setenv('TZ', ZONE)
-    root = tmp_path / 'pki-tomcat'
-    for sub in ('ca', 'kra'):
-        (root / 'conf' / sub).mkdir(parents=True)
-        (root / 'conf' / sub / 'CS.cfg').write_text(
-            'internaldb.basedn=o=ipaca\n')
-        (root / 'logs' / sub).mkdir(parents=True)
-    conf = tmp_path / 'hc.conf'
-    conf.write_text(textwrap.dedent('''\
-        [default]
-        dogtag_instance_dir = %s
-        dogtag_ldap_uri = %s
-        dogtag_log_hours = 6
-        ''' % (root, tmp_path / 'no-such-socket')))
-    return root, read_config(str(conf))
+    root, conf = pki_instance(tmp_path)
+    return root, read_config(conf)
 
 
 def write(path, lines):

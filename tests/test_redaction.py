@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import tarfile
-import textwrap
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -23,7 +22,7 @@ import pytest
 
 from ipahealthcheck_dogtag.logs import redact
 from logfixtures import (MASTER, REPLICA, T0, Host, debug10, debug11,
-                         journal, replica_install)
+                         journal, pki_instance, replica_install)
 
 BIN = os.path.dirname(sys.executable)
 KOLKATA = 'Asia/Kolkata'
@@ -246,12 +245,7 @@ def instance(tmp_path, monkeypatch):
     """A PKI instance whose CA (PKI 11) and KRA (PKI 10.5) debug logs hold
     an LDAP 68 add and a failed range request, secrets planted in both."""
     monkeypatch.setenv('TZ', KOLKATA)
-    root = tmp_path / 'pki-tomcat'
-    for sub in ('ca', 'kra'):
-        (root / 'conf' / sub).mkdir(parents=True)
-        (root / 'conf' / sub / 'CS.cfg').write_text(
-            'internaldb.basedn=o=ipaca\n')
-        (root / 'logs' / sub).mkdir(parents=True)
+    root, conf = pki_instance(tmp_path)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     when = now - timedelta(minutes=20)
     day = when.astimezone(ZoneInfo(KOLKATA)).strftime('%Y-%m-%d')
@@ -271,14 +265,7 @@ def instance(tmp_path, monkeypatch):
     (root / 'logs' / 'ca' / ('debug.%s.log' % day)).write_text(
         '\n'.join(ca) + '\n')
     (root / 'logs' / 'kra' / 'debug').write_text('\n'.join(kra) + '\n')
-    conf = tmp_path / 'hc.conf'
-    conf.write_text(textwrap.dedent('''\
-        [default]
-        dogtag_instance_dir = %s
-        dogtag_ldap_uri = %s
-        dogtag_log_hours = 6
-        ''' % (root, tmp_path / 'no-such-socket')))
-    return str(conf)
+    return conf
 
 
 def test_dogtag_logs_outputs_hold_no_secret(instance):
