@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
+import time
 
 import pytest
 from ipahealthcheck.core.config import read_config
@@ -202,6 +203,45 @@ def test_debug_logs_the_caller_may_not_list(scenario, host):
     assert message.startswith('Cannot read %s: Permission denied for '
                               'nobody (uid 65534)' % log_dir), message
     assert 'Run the healthcheck as root' in message
+    assert code == 1
+
+
+def test_a_debug_log_the_caller_may_not_read(scenario, host):
+    """The log directory can be listed, but one day's debug log is 0660
+    for the PKI user: it holds an "already exists" record the caller
+    cannot see. Before, the file was skipped and the check said SUCCESS
+    ("No "already exists" error ..."); now it is an ERROR naming the file
+    and the caller, whatever the readable files say."""
+    host.install_ca(scenario.tree)
+    for directory in (host.instance_dir,
+                      os.path.join(host.instance_dir, 'conf'),
+                      os.path.join(host.instance_dir, 'conf', 'ca')):
+        os.chmod(directory, 0o755)
+    os.chmod(os.path.join(host.instance_dir, 'conf', 'ca', 'CS.cfg'), 0o644)
+    log_dir = os.path.join(host.instance_dir, 'logs', 'ca')
+    os.makedirs(log_dir)
+    os.chmod(os.path.join(host.instance_dir, 'logs'), 0o755)
+    os.chmod(log_dir, 0o755)
+    hidden = os.path.join(log_dir, 'debug.%s.log'
+                          % time.strftime('%Y-%m-%d'))
+    with open(hidden, 'w') as f:
+        f.write('%s [main] SEVERE: Unable to add LDAP entry: Already '
+                'exists\n' % time.strftime('%Y-%m-%d %H:%M:%S,000'))
+    os.chmod(hidden, 0o600)
+    seen = subprocess.run(['setpriv', '--reuid', 'nobody', '--regid',
+                           'nogroup', '--clear-groups', 'cat', hidden],
+                          capture_output=True, text=True)
+    assert 'Permission denied' in seen.stderr       # planted: nobody cannot
+    code, results = host.run(host.config(scenario.ds, host.instance_dir),
+                             user='nobody')
+    logs = [r for r in results if r['check'] == 'LogCheck']
+    assert [(r['result'], r['kw']['key']) for r in logs] == [
+        ('ERROR', 'ca.debug')], logs
+    kw = logs[0]['kw']
+    assert kw['unreadable_files'] == [hidden]
+    assert kw['user'] == 'nobody (uid 65534)'
+    assert text(logs[0]).startswith('Cannot read 1 of the ca debug logs as '
+                                    'nobody (uid 65534)'), text(logs[0])
     assert code == 1
 
 

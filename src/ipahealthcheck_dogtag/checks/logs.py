@@ -85,9 +85,10 @@ def local_zone():
     return zone
 
 
-def scan(paths, start, zone, deadline=None):
+def scan(paths, start, zone, deadline=None, unreadable=None):
     """{finding: [count, first, last, example]} over the records at or after
-    `start`, and whether the whole window was read."""
+    `start`, and whether the whole window was read. A file that cannot be
+    read goes into `unreadable` as (path, error): not read is no answer."""
     found = {}
     for path in paths:
         fmt = None
@@ -115,8 +116,9 @@ def scan(paths, start, zone, deadline=None):
                         entry[0] += 1
                         entry[1] = min(entry[1], when)
                         entry[2] = max(entry[2], when)
-        except OSError:
-            continue
+        except OSError as e:
+            if unreadable is not None:
+                unreadable.append((path, e.strerror or str(e)))
     return found, True
 
 
@@ -143,7 +145,8 @@ class LogCheck(DogtagCheck):
                 yield self.result(constants.ERROR, finding.key, finding.msg,
                                   **finding.fields)
                 continue
-            found, complete = scan(paths, start, zone, deadline)
+            unreadable = []
+            found, complete = scan(paths, start, zone, deadline, unreadable)
             fields = {'subsystem': name, 'hours': hours,
                       'log_dir': os.path.join(database.instance_dir, 'logs',
                                               name),
@@ -183,6 +186,21 @@ class LogCheck(DogtagCheck):
             if not complete:
                 msg += (' Only the newest part of the window was read within '
                         'the time budget.')
+            if unreadable:
+                # PKI writes its logs 0660/0770 for its own user
+                # (dogtagpki/pki v11.5.4 pki/server/__init__.py makedirs):
+                # a file we may not read says nothing about its records.
+                level = constants.ERROR
+                fields.update(unreadable_files=[p for p, _ in unreadable],
+                              error=unreadable[0][1],
+                              user=discovery.caller())
+                msg = ('Cannot read {unreadable_count} of the {subsystem} '
+                       'debug logs as {user} ({error}, e.g. '
+                       '{unreadable_first}): expected to read every debug '
+                       'log of the window. Run the healthcheck as root. Of '
+                       'the rest: ' + msg[0].lower() + msg[1:])
+                fields.update(unreadable_count=len(unreadable),
+                              unreadable_first=unreadable[0][0])
             # Not the bare subsystem name: key `ca` means "no CA on this host"
             # to every consumer (README, dogtag-clustercheck).
             yield self.result(level, '%s.debug' % name, msg, **fields)
