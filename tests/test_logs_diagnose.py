@@ -381,6 +381,29 @@ def test_dst_spring_forward_offsets():
     assert event.note == 'nonexistent'
 
 
+@pytest.mark.parametrize('zone, start, end, expected', [
+    (NEW_YORK, datetime(2024, 3, 10, 5, 8, 13, tzinfo=UTC),
+     datetime(2024, 3, 10, 9, tzinfo=UTC),
+     [('2024-03-10T05:08:13Z', '-0500'), ('2024-03-10T07:00:00Z', '-0400')]),
+    # Berlin's repeated hour: 03:00 CEST is 02:00 CET again at 01:00 UTC
+    ('Europe/Berlin', datetime(2024, 10, 27, 0, 7, 13, tzinfo=UTC),
+     datetime(2024, 10, 27, 3, tzinfo=UTC),
+     [('2024-10-27T00:07:13Z', '+0200'), ('2024-10-27T01:00:00Z', '+0100')]),
+    # a window ending half an hour before the change: nothing after it
+    (NEW_YORK, datetime(2024, 3, 10, 5, 8, 13, tzinfo=UTC),
+     datetime(2024, 3, 10, 6, 30, tzinfo=UTC),
+     [('2024-03-10T05:08:13Z', '-0500')]),
+    (NEW_YORK, datetime(2024, 3, 10, 5, 8, 13, tzinfo=UTC),
+     datetime(2024, 3, 10, 7, tzinfo=UTC),
+     [('2024-03-10T05:08:13Z', '-0500'), ('2024-03-10T07:00:00Z', '-0400')]),
+])
+def test_offsets_change_at_the_zone_data_instant(zone, start, end, expected):
+    """A window starting at an odd second still sees the change at the
+    second tzdata puts it, and no change outside the window."""
+    offsets = timeline._offsets(bundle.zone_named(zone), start, end)
+    assert [(o['from'], o['offset']) for o in offsets] == expected
+
+
 def test_formats_parse_each_version():
     """One line of each format, generated in its zone, back to UTC."""
     when = datetime(2024, 7, 1, 12, 0, 5, tzinfo=UTC)
