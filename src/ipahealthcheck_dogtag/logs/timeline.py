@@ -148,7 +148,9 @@ def _marker(event):
 def _local(when, zone):
     if zone is None:
         return None
-    return when.astimezone(zone).isoformat(sep=' ')
+    # ISO 8601 at the precision of 'utc', so both name the same second;
+    # a log's own fraction of a second stays in 'printed'.
+    return when.astimezone(zone).isoformat(timespec='seconds')
 
 
 def _event(event, zones):
