@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from ipahealthcheck_dogtag.commands.diagnose import render
 from ipahealthcheck_dogtag.logs import bundle, formats, timeline
 from logfixtures import (MASTER, REPLICA, T0, UTC, Host, debug10, debug11,
                          ds, ipa, pkispawn, replica_install)
@@ -73,7 +74,7 @@ def test_session_lag_named_across_zones(tmp_path, pki):
     assert found['confirmed_by']['check'] == 'TemporaryAdminCheck'
     evidence = [e for e in found['evidence'] if 'session id' in e['text']]
     assert evidence[0]['utc'] == '2024-03-05T14:01:21Z'
-    assert evidence[0]['local'].startswith('2024-03-05 09:01:21-05:00')
+    assert evidence[0]['local'] == '2024-03-05T09:01:21-05:00'
     assert report['failure']['command'] == 'ipa-replica-install'
     assert report['failure']['host'] == REPLICA
     # the replica's pkispawn error, local Kolkata time, placed in UTC
@@ -379,6 +380,52 @@ def test_dst_spring_forward_offsets():
     event, = formats.parse_lines([line], formats.DogtagDebug11(), zone, 'm',
                                  'f')
     assert event.note == 'nonexistent'
+
+
+@pytest.mark.parametrize('zone, start, end, expected', [
+    (NEW_YORK, datetime(2024, 3, 10, 5, 8, 13, tzinfo=UTC),
+     datetime(2024, 3, 10, 9, tzinfo=UTC),
+     [('2024-03-10T05:08:13Z', '-0500'), ('2024-03-10T07:00:00Z', '-0400')]),
+    # Berlin's repeated hour: 03:00 CEST is 02:00 CET again at 01:00 UTC
+    ('Europe/Berlin', datetime(2024, 10, 27, 0, 7, 13, tzinfo=UTC),
+     datetime(2024, 10, 27, 3, tzinfo=UTC),
+     [('2024-10-27T00:07:13Z', '+0200'), ('2024-10-27T01:00:00Z', '+0100')]),
+    # a window ending half an hour before the change: nothing after it
+    (NEW_YORK, datetime(2024, 3, 10, 5, 8, 13, tzinfo=UTC),
+     datetime(2024, 3, 10, 6, 30, tzinfo=UTC),
+     [('2024-03-10T05:08:13Z', '-0500')]),
+    (NEW_YORK, datetime(2024, 3, 10, 5, 8, 13, tzinfo=UTC),
+     datetime(2024, 3, 10, 7, tzinfo=UTC),
+     [('2024-03-10T05:08:13Z', '-0500'), ('2024-03-10T07:00:00Z', '-0400')]),
+])
+def test_offsets_change_at_the_zone_data_instant(zone, start, end, expected):
+    """A window starting at an odd second still sees the change at the
+    second tzdata puts it, and no change outside the window."""
+    offsets = timeline._offsets(bundle.zone_named(zone), start, end)
+    assert [(o['from'], o['offset']) for o in offsets] == expected
+
+
+def test_sub_second_stamps_keep_their_offset(tmp_path):
+    """389-DS prints fractions of a second: the human report's local time
+    keeps its offset for them, and JSON 'local' is ISO 8601."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    at = s(83) + timedelta(microseconds=602110)
+    master.ds(at, 'repl5_inc_run - Unable to acquire replica')
+    master.access(at, 'conn=12 op=4 RESULT err=68 tag=105 nentries=0')
+    report = analyse(replica.write(), master.write())
+    ds_events = [e for e in report['timeline']
+                 if e['source'] in ('ds-errors', 'ds-access')]
+    assert sorted(e['source'] for e in ds_events) == ['ds-access',
+                                                      'ds-errors']
+    human = render(report).splitlines()
+    for source in ('ds-errors', 'ds-access'):
+        assert any(line.startswith(
+            '  2024-03-05T14:01:23Z | 09:01:23-05:00 | master1.ipa.test '
+            '      | %-12s |' % source) for line in human), source
+    for e in ds_events:
+        assert e['local'] == '2024-03-05T09:01:23-05:00'
+        assert e['printed'] == '2024-03-05 09:01:23.602110'
 
 
 def test_formats_parse_each_version():

@@ -186,7 +186,8 @@ def render(report):
 
 
 def _line(e):
-    local = (e['local'] or '?')[11:19] + (e['local'] or '')[19:25]
+    # the time of day with its offset, whatever the precision
+    local = (e['local'] or '').partition('T')[2] or '?'
     text = e['text'].split('\n', 1)[0][:160]
     note = ' (%s local time)' % e['note'] if e['note'] else ''
     return '%s | %-14s | %-22s | %-12s | %-8s | %s%s' % (

@@ -1,6 +1,7 @@
 """One UTC timeline of several hosts' logs, narrowed to the failure, with
 the known causes matched and the hosts' clocks cross-checked."""
 
+import math
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -16,6 +17,10 @@ JULI_CLOSED = 'FileHandler is closed or not yet initialized'
 NEARBY = timedelta(hours=14)
 SKEW = timedelta(minutes=1)        # the widest zone mistake worth noticing
 SHOWN_LEVELS = formats.ERROR_LEVELS | {'WARNING', 'ERR', 'CRITICAL'}
+# Offsets are sampled this many seconds apart, then a change is found to
+# the second. In tzdata 2025b no zone's offset changes twice within 95
+# hours (the closest: Africa/Freetown, 1939), so no change is missed.
+OFFSET_GRID = 900
 
 
 def iso(when):
@@ -143,7 +148,9 @@ def _marker(event):
 def _local(when, zone):
     if zone is None:
         return None
-    return when.astimezone(zone).isoformat(sep=' ')
+    # ISO 8601 at the precision of 'utc', so both name the same second;
+    # a log's own fraction of a second stays in 'printed'.
+    return when.astimezone(zone).isoformat(timespec='seconds')
 
 
 def _event(event, zones):
@@ -256,18 +263,38 @@ def _host(host, window, nearby, start, end, failure):
 
 
 def _offsets(zone, start, end):
-    """The UTC offsets in force over the window, with the changes."""
+    """The UTC offsets in force over the window, each change at the second
+    the zone data puts it."""
     if zone is None or start is None or end is None:
         return []
-    out, when, last = [], start, None
-    while when <= end + timedelta(hours=1):
-        offset = when.astimezone(zone).strftime('%z')
-        if offset != last:
-            out.append({'from': iso(max(when, start)) if last is None
-                        else iso(when), 'offset': offset})
-            last = offset
-        when += timedelta(minutes=15)
+    # TZif transitions fall on whole seconds (RFC 8536 section 3.2), so
+    # whole seconds since the epoch lose no change.
+    lo, stop = math.floor(start.timestamp()), math.floor(end.timestamp())
+    out = [{'from': iso(start), 'offset': _offset_at(zone, lo)}]
+    while lo < stop:
+        hi = min(lo + OFFSET_GRID, stop)
+        if _offset_at(zone, hi) != _offset_at(zone, lo):
+            hi = _first_change(zone, lo, hi)
+            out.append({'from': iso(datetime.fromtimestamp(hi, timezone.utc)),
+                        'offset': _offset_at(zone, hi)})
+        lo = hi
     return out
+
+
+def _offset_at(zone, seconds):
+    return datetime.fromtimestamp(seconds, zone).strftime('%z')
+
+
+def _first_change(zone, lo, hi):
+    """The first second in (lo, hi] whose offset is not lo's."""
+    before = _offset_at(zone, lo)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _offset_at(zone, mid) == before:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _clock_checks(host, events):
