@@ -8,6 +8,7 @@ away, as printed, from the replica's for the same instant.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -228,27 +229,27 @@ def test_ldap_68_on_another_dn_is_no_number_collision(tmp_path):
 SUBSYSTEM_USER = 'uid=CA-replica1.ipa.test-8443,ou=People,o=ipaca'
 
 
-@pytest.mark.parametrize('result,leftover', [(68, True), (0, False)])
-def test_subsystem_user_leftover(tmp_path, result, leftover):
+def test_subsystem_user_leftover(tmp_path):
     """dogtagpki/pki#3544: 389-DS refuses (err=68) pkispawn's add of the
     clone's subsystem user left by an earlier install (the access-log lines
-    quoted there; DN built as in SecurityDomainProcessor.java v11.0.0)."""
+    quoted there; DN built as in SecurityDomainProcessor.java v11.0.0). An
+    add of such a user that succeeded is no evidence."""
     replica, master = hosts(tmp_path)
     replica_install(replica, T0, pkispawn_errors=[(
         90, 'PKIException: Unable to add LDAP entry: Already exists')])
-    replica.access(s(88), 'conn=7 op=3 ADD dn="%s"' % SUBSYSTEM_USER)
-    replica.access(s(88), 'conn=7 op=3 RESULT err=%d tag=105 nentries=0 '
-                   'wtime=0.000 optime=0.001 etime=0.001' % result)
-    replica.access(s(88), 'conn=8 op=1 RESULT err=68 tag=105 nentries=0 '
-                   'wtime=0.000 optime=0.001 etime=0.001')
+    kra_user = SUBSYSTEM_USER.replace('CA-', 'KRA-')
+    for conn, dn, result in ((7, SUBSYSTEM_USER, 68), (9, kra_user, 0)):
+        replica.access(s(88), 'conn=%d op=3 ADD dn="%s"' % (conn, dn))
+        replica.access(s(88), 'conn=%d op=3 RESULT err=%d tag=105 nentries=0'
+                       ' wtime=0.000 optime=0.001 etime=0.001'
+                       % (conn, result))
     report = analyse(replica.write(), master.write())
-    found = cause(report, 'subsystem-user-leftover')
-    if leftover:
-        assert report['verdict'] == 'subsystem-user-leftover'
-        assert cause(report, 'ldap-68-stale-vlv') is None
-        assert any(SUBSYSTEM_USER in e['text'] for e in found['evidence'])
-    else:
-        assert found is None
+    assert report['verdict'] == 'subsystem-user-leftover'
+    assert cause(report, 'ldap-68-stale-vlv') is None
+    texts = [e['text'] for e in
+             cause(report, 'subsystem-user-leftover')['evidence']]
+    assert any(SUBSYSTEM_USER in t for t in texts)
+    assert not any(kra_user in t for t in texts)
 
 
 # Dogtag's own searches over pkidbuser's limits, PKI 11.6+: ldapjdk's
@@ -294,7 +295,9 @@ def test_parentid_matching_rule_warning_days_before(tmp_path):
 
 
 def test_replication_setup(tmp_path):
-    """o=ipaca replication cannot start: AgreementCheck explains it."""
+    """o=ipaca replication cannot start, 389-DS busy (freeipa pagure 7642,
+    389-ds 49818; repl5_tot_protocol.c "Total update failed"): the advice
+    is 389-DS's, a leftover only if AgreementCheck finds one."""
     replica, master = hosts(tmp_path)
     replica_install(replica, T0, fail_step_msg='Failed to start replication',
                     admin_created=False)
@@ -302,9 +305,24 @@ def test_replication_setup(tmp_path):
               '"agmt="cn=caToreplica1.ipa.test" (replica1:389)": -1')
     report = analyse(replica.write(), master.write())
     assert report['verdict'] == 'replication-setup'
-    assert cause(report, 'replication-setup')['confirmed_by']['source'] == \
-        'dogtag.replication'
+    found = cause(report, 'replication-setup')
+    assert found['confirmed_by']['source'] == 'dogtag.replication'
+    assert found['url'] == 'https://pagure.io/freeipa/issue/7642'
+    assert 'update 389-ds-base' in found['todo']
     assert cause(report, 'admin-leftover') is None
+
+
+def test_replication_agreement_leftover(tmp_path):
+    """IPA refuses to set up replication over an earlier agreement of the
+    host (replicainstall.py message, freeipa PR 6273, pagure 9162)."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, fail_step_msg='A replication agreement for '
+                    'this host already exists. It needs to be removed.',
+                    admin_created=False)
+    replica.ipa(s(121), 'Failed to start replication', 'ERROR')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'replication-agreement-leftover'
+    assert cause(report, 'replication-setup') is None
 
 
 # OpenSSL 3 apps/pkcs12.c (openssl-3.0.0) when the FIPS provider has no
@@ -387,6 +405,21 @@ def test_wrong_zone_is_noticed(tmp_path):
     assert report['verdict'] != 'sd-session-lag'
 
 
+def test_debug_log_gap_noticed_after_midnight(tmp_path):
+    """dogtagpki/pki#4907: JULI's complaint is said once, just after the
+    master's midnight (05:00 UTC in New York), hours before the failure."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json', [
+        formats_journal(datetime(2024, 3, 5, 5, 0, 1, tzinfo=UTC),
+                        'FileHandler is closed or not yet initialized, '
+                        'unable to log [SEVERE: x]')])
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('4907' in p for p in problems)
+
+
 def test_debug_log_gap_noticed(tmp_path):
     """dogtagpki/pki#4907: the debug log stops, JULI complains on stderr."""
     replica, master = hosts(tmp_path)
@@ -430,6 +463,65 @@ def test_missing_master_evidence(tmp_path):
     problems = next(h for h in report['hosts']
                     if h['host'] == MASTER)['problems']
     assert any('evidence is missing' in p for p in problems)
+
+
+def test_no_line_in_window_is_not_blamed_on_the_clock(tmp_path):
+    """Lines hours away do not prove a clock error: both readings given."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(-3 * 3600), 'CAService: started')
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('the host logged nothing then, or its clock' in p
+               for p in problems), problems
+
+
+def test_archive_without_debug_log_is_not_blamed_on_sos(tmp_path):
+    """Our own archive (manifest.json at its top) with no debug log."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    root = master.write()
+    shutil.rmtree(os.path.join(root, 'var', 'log', 'pki'))
+    with open(os.path.join(root, 'manifest.json'), 'w') as f:
+        json.dump({'fqdn': MASTER, 'zone': NEW_YORK}, f)
+    report = analyse(replica.write(), root)
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert problems[0].startswith('no Dogtag debug log in the archive')
+    assert not any('sos' in p for p in problems)
+
+
+@pytest.mark.parametrize('failed_before', [False, True])
+def test_success_is_called_a_success(tmp_path, failed_before):
+    """"The ipa-replica-install command was successful" (ipapython/
+    admintool.py), also when an earlier run of the same log failed."""
+    replica, master = hosts(tmp_path)
+    if failed_before:
+        replica_install(replica, T0 - timedelta(hours=1))
+    replica_install(replica, T0, failed=False)
+    roots = [replica.write(), master.write()]
+    report = analyse(*roots)
+    assert report['failure'] is None
+    assert report['success']['command'] == 'ipa-replica-install'
+    assert report['success']['utc'] == '2024-03-05T14:02:10Z'
+    human = run('analyse', *roots).stdout
+    assert human.startswith('Success: ipa-replica-install on %s' % REPLICA)
+    assert 'Verdict: none needed, the install succeeded.' in human
+
+
+def test_range_npe_advice_fits_later_pki():
+    todo = timeline.causes.BY_ID['range-npe-clone-of-clone'].todo
+    assert 'On a later PKI' in todo
+
+
+def test_version_and_analyse_help():
+    from ipahealthcheck_dogtag import __version__
+    assert run('--version').stdout.strip() == \
+        'dogtag-diagnose %s' % __version__
+    usage = ' '.join(run('analyse', '--help').stdout.split())
+    assert 'a sosreport directory or tarball' in usage
+    assert 'window start instead of the failed install' in usage
 
 
 def test_install_log_zone_cross_check(tmp_path):

@@ -108,8 +108,9 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
     window.sort(key=lambda e: (e.when, e.host))
     anchor = anchor or end
 
+    inside = {id(e) for e in window}
     earlier = sorted((e for events in standing.values() for e in events
-                      if not start or e.when < start), key=lambda e: e.when)
+                      if id(e) not in inside), key=lambda e: e.when)
     matched = causes.match(earlier + window, anchor)
     evidence = {id(e) for m in matched for _, e in m['hits']}
     zones = {h.host: h.zone for h in hosts}
@@ -287,7 +288,6 @@ def _causality(host, window, failure):
 
 def _host(host, window, nearby, start, end, failure, standing=()):
     mine = [e for e in window if e.host == host.host]
-    standing = list(standing)
     sources = sorted({e.source for e in mine})
     problems = list(host.problems)
     files = [s for s, _ in host.files()]
@@ -304,7 +304,7 @@ def _host(host, window, nearby, start, end, failure, standing=()):
         else:
             problems.append('no event near the failure: its evidence is '
                             'missing (collect its logs for this window)')
-    if any(JULI_CLOSED in e.text for e in mine + standing):
+    if any(JULI_CLOSED in e.text for e in mine + list(standing)):
         # dogtagpki/pki#4907 (PKI 11.5): after midnight JULI's FileHandler
         # is closed and the records go to stderr, i.e. the journal.
         problems.append('the Dogtag debug log stopped (dogtagpki/pki#4907): '
