@@ -121,9 +121,9 @@ class Host:
     def ipa(self, when, msg, level='DEBUG', log='ipareplica-install.log'):
         self.add('var/log/%s' % log, [ipa(when, self.zone, msg, level)])
 
-    def ds(self, when, msg, level='ERR'):
+    def ds(self, when, msg, level='ERR', subsystem='NSMMReplicationPlugin'):
         self.add('var/log/dirsrv/slapd-IPA-TEST/errors',
-                 [ds(when, self.zone, msg, level)])
+                 [ds(when, self.zone, msg, level, subsystem)])
 
     def access(self, when, msg):
         self.add('var/log/dirsrv/slapd-IPA-TEST/access',

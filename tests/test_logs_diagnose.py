@@ -8,6 +8,7 @@ away, as printed, from the replica's for the same instant.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -85,7 +86,8 @@ def test_session_lag_named_across_zones(tmp_path, pki):
     assert cause(report, 'admin-leftover') is not None
     problems = {h['host']: h['problems'] for h in report['hosts']}
     assert problems[MASTER] == []
-    assert [p[:22] for p in problems[REPLICA]] == ['no Dogtag debug log (s']
+    # its pkispawn failed before "Starting PKI server": no debug log to miss
+    assert problems[REPLICA] == []
 
 
 def test_admin_not_replicated(tmp_path):
@@ -149,28 +151,46 @@ def formats_journal(when, msg):
     return journal(when, NEW_YORK, msg)
 
 
-# The master's words for LDAP 68 by version: 11.x LDAPExceptionConverter;
-# 10.5 CMS_DBS_LDAP_OP_FAILURE "LDAP operation failure - {0}"
-# (base/server/cmsbundle/src/UserMessages.properties, v10.5.0) around
-# ldapjdk's "error result".
+# The master's words for LDAP 68 by version: 11.6+ LDAPExceptionConverter
+# "Record already exists: <ldapjdk text>" (dogtagpki/pki v11.6.0,
+# base/common/.../ldap/LDAPExceptionConverter.java); 10.11-11.5 LDAPSession
+# "Unable to add LDAP entry: <ldapjdk text>" (v11.5.0, cmscore/dbs/
+# LDAPSession.java add()); 10.5 CMS_DBS_LDAP_OP_FAILURE "LDAP operation
+# failure - {0}" (base/server/cmsbundle/src/UserMessages.properties,
+# v10.5.0) around ldapjdk's "error result". CertificateRepository prefixes
+# "Unable to add certificate record: ".
 ALREADY_EXISTS = {
-    '11': 'Unable to add certificate record: Record already exists: Already '
-          'exists',
+    '11.6': 'Unable to add certificate record: Record already exists: '
+            'Already exists',
+    '11.5': 'Unable to add certificate record: Unable to add LDAP entry: '
+            'Already exists',
     '10.5': 'LDAP operation failure - cn=268369921,ou=certificateRepository,'
             'ou=ca,o=ipaca: netscape.ldap.LDAPException: error result (68)',
 }
+LOG_FORMAT = {'11.6': '11', '11.5': '11', '10.5': '10.5'}
 
 
-@pytest.mark.parametrize('pki', ['11', '10.5'])
-def test_ldap_68_stale_vlv(tmp_path, pki):
-    """"Already exists" adding a record: LastNumberCheck explains it."""
-    replica, master = hosts(tmp_path, pki)
+def number_collision(tmp_path, pki):
+    """The master refuses to add a numbered record it believes is new; from
+    PKI 11.4 its debug log names the DN first ("LDAPSession: Adding <dn>",
+    LDAPSession.java v11.4.0-v11.10.0)."""
+    replica, master = hosts(tmp_path, LOG_FORMAT[pki])
     replica_install(replica, T0, pkispawn_errors=[(
-        90, 'PKIException: Unable to add certificate record: Record already '
-        'exists: Already exists')])
+        90, 'PKIException: %s' % ALREADY_EXISTS[pki].split(' - ')[0])])
+    if pki != '10.5':
+        master.debug(s(89), 'LDAPSession: Adding cn=1,ou=ca,ou=requests,'
+                     'o=ipaca')
     master.debug(s(89), ALREADY_EXISTS[pki], 'SEVERE')
     master.access(s(89), 'conn=12 op=4 RESULT err=68 tag=105 nentries=0 '
                   'wtime=0.000 optime=0.001 etime=0.001')
+    return replica, master
+
+
+@pytest.mark.parametrize('pki', ['11.5', '10.5'])
+def test_ldap_68_stale_vlv(tmp_path, pki):
+    """"Already exists" adding a record up to PKI 11.5, whose last-number
+    lookup reads a VLV index: LastNumberCheck explains it."""
+    replica, master = number_collision(tmp_path, pki)
     report = analyse(replica.write(), master.write())
     assert report['verdict'] == 'ldap-68-stale-vlv'
     found = cause(report, 'ldap-68-stale-vlv')
@@ -182,8 +202,103 @@ def test_ldap_68_stale_vlv(tmp_path, pki):
     assert debug[0]['printed'] == '2024-03-05 09:01:29'
 
 
+def test_ldap_68_from_pki_11_6_is_not_vlv(tmp_path):
+    """PKI 11.6 uses no VLV index (freeipa-container#709: 389-DS's one-level
+    index defect, 389ds/389-ds-base#7172): the wording of 11.6 names that
+    cause, with the DN Dogtag was adding as evidence."""
+    replica, master = number_collision(tmp_path, '11.6')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'ldap-68-one-level-index'
+    assert cause(report, 'ldap-68-stale-vlv') is None
+    found = cause(report, 'ldap-68-one-level-index')
+    assert 'adding' in found['patterns']
+    assert 'VLV' not in found['title']
+
+
+def test_ldap_68_on_another_dn_is_no_number_collision(tmp_path):
+    """The DN Dogtag was adding is not a numbered record: no number cause."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(90, 'PKIException: x')])
+    master.debug(s(89), 'LDAPSession: Adding cn=Subsystem Group,ou=groups,'
+                 'o=ipaca')
+    master.debug(s(89), 'Unable to add LDAP entry: Already exists', 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    assert cause(report, 'ldap-68-stale-vlv') is None
+    assert report['verdict'] is None
+
+
+SUBSYSTEM_USER = 'uid=CA-replica1.ipa.test-8443,ou=People,o=ipaca'
+
+
+def test_subsystem_user_leftover(tmp_path):
+    """dogtagpki/pki#3544: 389-DS refuses (err=68) pkispawn's add of the
+    clone's subsystem user left by an earlier install (the access-log lines
+    quoted there; DN built as in SecurityDomainProcessor.java v11.0.0). An
+    add of such a user that succeeded is no evidence."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(
+        90, 'PKIException: Unable to add LDAP entry: Already exists')])
+    kra_user = SUBSYSTEM_USER.replace('CA-', 'KRA-')
+    for conn, dn, result in ((7, SUBSYSTEM_USER, 68), (9, kra_user, 0)):
+        replica.access(s(88), 'conn=%d op=3 ADD dn="%s"' % (conn, dn))
+        replica.access(s(88), 'conn=%d op=3 RESULT err=%d tag=105 nentries=0'
+                       ' wtime=0.000 optime=0.001 etime=0.001'
+                       % (conn, result))
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'subsystem-user-leftover'
+    assert cause(report, 'ldap-68-stale-vlv') is None
+    texts = [e['text'] for e in
+             cause(report, 'subsystem-user-leftover')['evidence']]
+    assert any(SUBSYSTEM_USER in t for t in texts)
+    assert not any(kra_user in t for t in texts)
+
+
+# Dogtag's own searches over pkidbuser's limits, PKI 11.6+: ldapjdk's
+# result texts as quoted in dogtagpki/pki#5133 and #5171; RequestRepository
+# .java (v11.6.0) dereferences `recReq`, which the JVM names; RecordPagedList
+# .java (v11.6.0) "RecordPagedList: Error to get a new page" (#5225).
+LIMIT_LINES = [
+    'LDAPPagedSearch: Unable to search: Administrative limit exceeded (11);'
+    ' Sort Response Control',
+    'Unable to start CA engine: Cannot invoke "com.netscape.cmscore.request.'
+    'RequestRecord.toRequest()" because "recReq" is null',
+    'LDAP error: Unwilling to perform (53)',
+    'Unable to create enrollment request: RecordPagedList: Error to get a '
+    'new page',
+]
+
+
+@pytest.mark.parametrize('line', LIMIT_LINES)
+def test_pkidbuser_limits(tmp_path, line):
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(
+        110, 'CA subsystem did not start after 60s')])
+    replica.debug(s(100), line, 'SEVERE')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'pkidbuser-limits'
+    assert cause(report, 'pkidbuser-limits')['confirmed_by']['check'] == \
+        'LastNumberCheck'
+
+
+def test_parentid_matching_rule_warning_days_before(tmp_path):
+    """389-DS warns once at start-up, days before the failure (upgrade.c
+    upgrade_check_id_index_matching_rule, commit 742c12e, 389ds/389-ds-base
+    #7172): it names the cause of 11.6's "Record already exists"."""
+    replica, master = number_collision(tmp_path, '11.6')
+    master.ds(s(-2 * 86400), "Index 'parentid' in backend 'ipaca' is "
+              "missing 'nsMatchingRule: integerOrderingMatch'. Incorrectly "
+              "configured system indexes can lead to poor search "
+              "performance, replication issues, and other operational "
+              "problems.", 'ERR', 'upgrade_check_id_index_matching_rule')
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'ds-index-matching-rule'
+    assert cause(report, 'ldap-68-one-level-index') is None
+
+
 def test_replication_setup(tmp_path):
-    """o=ipaca replication cannot start: AgreementCheck explains it."""
+    """o=ipaca replication cannot start, 389-DS busy (freeipa pagure 7642,
+    389-ds 49818; repl5_tot_protocol.c "Total update failed"): the advice
+    is 389-DS's, a leftover only if AgreementCheck finds one."""
     replica, master = hosts(tmp_path)
     replica_install(replica, T0, fail_step_msg='Failed to start replication',
                     admin_created=False)
@@ -191,21 +306,64 @@ def test_replication_setup(tmp_path):
               '"agmt="cn=caToreplica1.ipa.test" (replica1:389)": -1')
     report = analyse(replica.write(), master.write())
     assert report['verdict'] == 'replication-setup'
-    assert cause(report, 'replication-setup')['confirmed_by']['source'] == \
-        'dogtag.replication'
+    found = cause(report, 'replication-setup')
+    assert found['confirmed_by']['source'] == 'dogtag.replication'
+    assert found['url'] == 'https://pagure.io/freeipa/issue/7642'
+    assert 'update 389-ds-base' in found['todo']
     assert cause(report, 'admin-leftover') is None
 
 
-def test_admin_leftover_alone(tmp_path):
-    """A failure after "creating installation admin user" without a known
-    cause still names the leftover account and the errors near it."""
+def test_replication_agreement_leftover(tmp_path):
+    """IPA refuses to set up replication over an earlier agreement of the
+    host (replicainstall.py message, freeipa PR 6273, pagure 9162)."""
     replica, master = hosts(tmp_path)
-    replica_install(replica, T0, pkispawn_errors=[(95, 'Something odd')])
-    master.debug(s(94), 'CAService: unexpected state', 'SEVERE')
+    replica_install(replica, T0, fail_step_msg='A replication agreement for '
+                    'this host already exists. It needs to be removed.',
+                    admin_created=False)
+    replica.ipa(s(121), 'Failed to start replication', 'ERROR')
     report = analyse(replica.write(), master.write())
-    assert report['verdict'] == 'admin-leftover'
-    assert cause(report, 'admin-leftover')['confirmed_by']['check'] == \
-        'TemporaryAdminCheck'
+    assert report['verdict'] == 'replication-agreement-leftover'
+    assert cause(report, 'replication-setup') is None
+
+
+# OpenSSL 3 apps/pkcs12.c (openssl-3.0.0) when the FIPS provider has no
+# PKCS12KDF, as a FIPS replica's pkispawn reports it (dogtagpki/pki#4925):
+# a cause we do not know.
+PKCS12_FIPS = ("CalledProcessError: Command '['openssl', 'pkcs12', '-in', "
+               "'/tmp/ca.p12', '-nodes']' returned non-zero exit status 1. "
+               "Error verifying PKCS12 MAC; no PKCS12KDF support.")
+
+
+def test_consequence_is_never_the_verdict(tmp_path):
+    """A failure of unknown cause after "creating installation admin user":
+    no verdict, the errors nearest the failure, the leftover account listed
+    apart as a consequence. The master's sosreport (sos 4.5) has no debug
+    log."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(95, PKCS12_FIPS)])
+    master.ds(s(60), 'some replication message', 'NOTICE')
+    master.add('sos_reports/manifest.json', [json.dumps({'version': '4.5.6'})])
+    roots = [replica.write(), master.write()]
+    report = analyse(*roots)
+    assert report['verdict'] is None
+    leftover = cause(report, 'admin-leftover')
+    assert leftover['primary'] is False
+    assert leftover['confirmed_by']['check'] == 'TemporaryAdminCheck'
+    assert any('PKCS12 MAC' in e['text'] for e in report['nearest_errors'])
+    problems = {h['host']: h['problems'] for h in report['hosts']}
+    assert problems[MASTER][0].startswith('no Dogtag debug log in the '
+                                          'sosreport (sos 4.5.6)')
+    human = run('analyse', *roots).stdout
+    assert 'Verdict: admin-leftover' not in human
+    assert 'Verdict: no known cause. Errors nearest the failure' in human
+    assert human.index('PKCS12 MAC') < human.index('What the failure left') \
+        < human.index('* admin-leftover')
+
+
+def run(*args):
+    script = os.path.join(os.path.dirname(sys.executable), 'dogtag-diagnose')
+    return subprocess.run([script] + list(args), capture_output=True,
+                          text=True, check=True)
 
 
 def test_no_known_cause_shows_nearest_errors(tmp_path):
@@ -246,6 +404,21 @@ def test_wrong_zone_is_noticed(tmp_path):
                     if h['host'] == MASTER)['problems']
     assert any('389-DS printed UTC-0500' in p for p in problems)
     assert report['verdict'] != 'sd-session-lag'
+
+
+def test_debug_log_gap_noticed_after_midnight(tmp_path):
+    """dogtagpki/pki#4907: JULI's complaint is said once, just after the
+    master's midnight (05:00 UTC in New York), hours before the failure."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json', [
+        formats_journal(datetime(2024, 3, 5, 5, 0, 1, tzinfo=UTC),
+                        'FileHandler is closed or not yet initialized, '
+                        'unable to log [SEVERE: x]')])
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('4907' in p for p in problems)
 
 
 def test_debug_log_gap_noticed(tmp_path):
@@ -291,6 +464,65 @@ def test_missing_master_evidence(tmp_path):
     problems = next(h for h in report['hosts']
                     if h['host'] == MASTER)['problems']
     assert any('evidence is missing' in p for p in problems)
+
+
+def test_no_line_in_window_is_not_blamed_on_the_clock(tmp_path):
+    """Lines hours away do not prove a clock error: both readings given."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.debug(s(-3 * 3600), 'CAService: started')
+    report = analyse(replica.write(), master.write())
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert any('the host logged nothing then, or its clock' in p
+               for p in problems), problems
+
+
+def test_archive_without_debug_log_is_not_blamed_on_sos(tmp_path):
+    """Our own archive (manifest.json at its top) with no debug log."""
+    replica, master = hosts(tmp_path)
+    session_lag(replica, master)
+    root = master.write()
+    shutil.rmtree(os.path.join(root, 'var', 'log', 'pki'))
+    with open(os.path.join(root, 'manifest.json'), 'w') as f:
+        json.dump({'fqdn': MASTER, 'zone': NEW_YORK}, f)
+    report = analyse(replica.write(), root)
+    problems = next(h for h in report['hosts']
+                    if h['host'] == MASTER)['problems']
+    assert problems[0].startswith('no Dogtag debug log in the archive')
+    assert not any('sos' in p for p in problems)
+
+
+@pytest.mark.parametrize('failed_before', [False, True])
+def test_success_is_called_a_success(tmp_path, failed_before):
+    """"The ipa-replica-install command was successful" (ipapython/
+    admintool.py), also when an earlier run of the same log failed."""
+    replica, master = hosts(tmp_path)
+    if failed_before:
+        replica_install(replica, T0 - timedelta(hours=1))
+    replica_install(replica, T0, failed=False)
+    roots = [replica.write(), master.write()]
+    report = analyse(*roots)
+    assert report['failure'] is None
+    assert report['success']['command'] == 'ipa-replica-install'
+    assert report['success']['utc'] == '2024-03-05T14:02:10Z'
+    human = run('analyse', *roots).stdout
+    assert human.startswith('Success: ipa-replica-install on %s' % REPLICA)
+    assert 'Verdict: none needed, the install succeeded.' in human
+
+
+def test_range_npe_advice_fits_later_pki():
+    todo = timeline.causes.BY_ID['range-npe-clone-of-clone'].todo
+    assert 'On a later PKI' in todo
+
+
+def test_version_and_analyse_help():
+    from ipahealthcheck_dogtag import __version__
+    assert run('--version').stdout.strip() == \
+        'dogtag-diagnose %s' % __version__
+    usage = ' '.join(run('analyse', '--help').stdout.split())
+    assert 'a sosreport directory or tarball' in usage
+    assert 'window start instead of the failed install' in usage
 
 
 def test_install_log_zone_cross_check(tmp_path):

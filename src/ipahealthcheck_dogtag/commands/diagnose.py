@@ -14,6 +14,7 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 
+from ipahealthcheck_dogtag import __version__
 from ipahealthcheck_dogtag.logs import bundle, collect, timeline
 
 
@@ -46,6 +47,8 @@ def main(argv=None):
         prog='dogtag-diagnose',
         description='Diagnose a failed CA replica install from the logs of '
                     'the replica and the master.')
+    parser.add_argument('--version', action='version',
+                        version='%(prog)s ' + __version__)
     sub = parser.add_subparsers(dest='command', required=True)
 
     c = sub.add_parser('collect', help='gather this host\'s logs of the '
@@ -62,15 +65,26 @@ def main(argv=None):
     c.add_argument('-o', '--output', help='the archive to write (default '
                    'dogtag-diagnose-<host>-<utc time>.tar.gz)')
 
-    a = sub.add_parser('analyse', aliases=['analyze'],
-                       help='one timeline and the known causes')
-    a.add_argument('inputs', nargs='+', metavar='INPUT')
+    a = sub.add_parser(
+        'analyse', aliases=['analyze'],
+        help='one timeline and the known causes',
+        description='Put the logs of several hosts on one UTC timeline '
+                    'around the last failed install and name its known '
+                    'cause. By default the window runs from the start of '
+                    'that install to 2 minutes after it failed.')
+    a.add_argument('inputs', nargs='+', metavar='INPUT',
+                   help='an archive written by `collect`, a sosreport '
+                   'directory or tarball, or a host\'s root directory; '
+                   'give the replica\'s and the master\'s')
     a.add_argument('--json', action='store_true', help='JSON output')
-    a.add_argument('--since', type=parse_time, help='window start (ISO '
-                   '8601; UTC unless an offset is given); alone, and no '
-                   'failure found: up to the last line of the logs')
-    a.add_argument('--until', type=parse_time, help='window end; alone, '
-                   'and no failure found: the two hours before it')
+    a.add_argument('--since', type=parse_time, help='window start instead '
+                   'of the failed install\'s (ISO 8601; UTC unless an '
+                   'offset is given); with no failure found and no --until, '
+                   'the window ends at the last line of the logs')
+    a.add_argument('--until', type=parse_time, help='window end instead of '
+                   '2 minutes after the failure (ISO 8601); with no failure '
+                   'found and no --since, the window is the two hours '
+                   'before it')
     a.add_argument('--before', type=minutes, default=30, help='minutes '
                    'before the failure when its start is unknown')
     a.add_argument('--after', type=minutes, default=2,
@@ -137,6 +151,10 @@ def render(report):
         out.append('Failure: %s on %s at %s (started %s)' % (
             failure['command'], failure['host'], failure['utc'],
             failure['started'] or 'unknown'))
+    elif report.get('success'):
+        out.append('Success: %s on %s at %s' % (
+            report['success']['command'], report['success']['host'],
+            report['success']['utc']))
     else:
         out.append('No failed install found in the logs.')
     if w['start']:
@@ -155,26 +173,23 @@ def render(report):
         for problem in h['problems']:
             out.append('    ! %s' % problem)
     out.append('')
-    if report['causes']:
+    primary = [c for c in report['causes'] if c['primary']]
+    consequences = [c for c in report['causes'] if not c['primary']]
+    if report['verdict']:
         out.append('Verdict: %s' % report['verdict'])
-        for cause in report['causes']:
-            out.append('')
-            out.append('* %s: %s [%s]%s' % (
-                cause['id'], cause['title'], cause['ticket'],
-                '' if cause['primary'] else ' (a consequence)'))
-            if cause['url']:
-                out.append('  %s' % cause['url'])
-            out.append('  Seen on: %s' % ', '.join(cause['hosts']))
-            for e in cause['evidence']:
-                out.append('    ' + _line(e))
-            out.append('  What to do: %s' % cause['todo'])
-            if cause['confirmed_by']:
-                out.append('  Confirm: %s' % cause['confirmed_by']['command'])
+        out.extend(_causes(primary))
+    elif report.get('success'):
+        out.append('Verdict: none needed, the install succeeded.')
     else:
-        out.append('Verdict: no known cause matched. Errors nearest the '
-                   'failure, per host:')
+        out.append('Verdict: no known cause. Errors nearest the %s, per '
+                   'host:' % ('failure' if failure else 'end of the window'))
         for e in report['nearest_errors']:
             out.append('    ' + _line(e))
+    if consequences:
+        out.append('')
+        out.append('What the failure left behind (a consequence, not its '
+                   'cause):')
+        out.extend(_causes(consequences))
     out.append('')
     out.append('Timeline (UTC | host local time | host | source | level):')
     for e in report['timeline']:
@@ -183,6 +198,24 @@ def render(report):
         out.append('  (%d earlier lines left out)'
                    % report['timeline_truncated'])
     return '\n'.join(out)
+
+
+def _causes(found):
+    out = []
+    for cause in found:
+        out.append('')
+        out.append('* %s: %s%s' % (
+            cause['id'], cause['title'],
+            ' [%s]' % cause['ticket'] if cause['ticket'] else ''))
+        if cause['url']:
+            out.append('  %s' % cause['url'])
+        out.append('  Seen on: %s' % ', '.join(cause['hosts']))
+        for e in cause['evidence']:
+            out.append('    ' + _line(e))
+        out.append('  What to do: %s' % cause['todo'])
+        if cause['confirmed_by']:
+            out.append('  Confirm: %s' % cause['confirmed_by']['command'])
+    return out
 
 
 def _line(e):

@@ -32,14 +32,41 @@ confirms the state it leaves, if any. Messages from upstream:
 - Custodia keys: IPA custodiainstance.py ("Timed out trying to obtain keys").
 - conncheck: IPA ipa-replica-conncheck ("Port check failed",
   "Connection check failed!").
+- The PKI version from the LDAP 68 wording: LDAPSession.java "Unable to add
+  LDAP entry" up to v11.5.0; LDAPExceptionConverter.java "Record already
+  exists" from v11.6.0, when the last-number lookup stopped using VLV
+  (Repository.java). The DN: LDAPSession.java "LDAPSession: Adding <dn>"
+  (v11.4.0-v11.10.0); 389-DS access `ADD dn="<dn>"` with the RESULT of the
+  same conn and op.
+- limits: RecordPagedList.java ("CertRecordPagedList: Error to get a new
+  page" v11.5.0, "RecordPagedList: ..." v11.6.0), RequestRepository.java
+  (`recReq.toRequest()`, v11.6.0: the JVM's NullPointerException names
+  "recReq"), ldapjdk's "Administrative limit exceeded (11)" and "Unwilling
+  to perform (53)" (dogtagpki/pki#5133, #5171, #5225).
+- 389-DS upgrade.c upgrade_check_id_index_matching_rule ("Index '%s' in
+  backend '%s' is missing 'nsMatchingRule: integerOrderingMatch'", commit
+  742c12e, 389ds/389-ds-base#7172).
 """
 
 import re
 
+# 389-DS access: the add of a Dogtag subsystem user (uid=<type>-<host>-<port>,
+# ou=People: SecurityDomainProcessor.java, dogtagpki/pki v10.11.0, v11.0.0),
+# as quoted in dogtagpki/pki#3544; _judge_collisions keeps it only when the same
+# conn and op answered err=68.
+SUBSYSTEM_USER_ADD = (r'conn=\d+ op=\d+ ADD dn="uid=(CA|KRA|OCSP|TKS|TPS)-'
+                      r'[^",]+-\d+,ou=people,o=ipaca"')
+ACCESS_OP = re.compile(r'conn=(\d+) op=(\d+) ')
+ALREADY_EXISTS = re.compile(r'RESULT err=68 ')
+# The DN Dogtag adds (LDAPSession.java "LDAPSession: Adding <dn>") and a
+# numbered record's: cn=<number> of a repository.
+ADDING = re.compile(r'LDAPSession: Adding ')
+NUMBERED = re.compile(r'LDAPSession: Adding cn=\d+,')
+
 
 class Cause:
     def __init__(self, id, title, ticket, url, patterns, todo, check=None,
-                 source=None, primary=True, needs=None):
+                 source=None, primary=True, needs=None, overrides=()):
         self.id = id
         self.title = title
         self.ticket = ticket
@@ -52,6 +79,8 @@ class Cause:
         self.check = check          # our check that confirms it
         self.source = source
         self.primary = primary      # False: a consequence of another cause
+        # Broader causes that this one explains when both match.
+        self.overrides = set(overrides)
 
     def confirm(self):
         if not self.check:
@@ -110,37 +139,108 @@ CAUSES = [
            ('status-500', r'updateNumberRange\(\): status=500|500 Server '
             r'Error[^\n]*updateNumberRange|status=500'),
            ('range-request', r'range-request[^\n]*returned non-zero exit')],
-          'The master could not hand over part of its number range (PKI '
+          'The master could not hand over part of its number range. PKI '
           'before 10.6.7 / 10.5.18 fails this way when it is itself a '
-          'clone with no standby range). Update PKI on the master, or '
-          'clone from the first CA, after giving the master a next range.',
+          'clone with no standby range: update it. On a later PKI its '
+          'range is used up: give it a next range (the check below says '
+          'how), or clone from another CA.',
           'CloneTransferCheck', 'dogtag.ranges', needs=['master-failure']),
+    # LDAP 68 adding a record: which record, and how Dogtag found its
+    # number, name the cause (see _judge_collisions).
     Cause('ldap-68-stale-vlv',
-          '"Already exists" (LDAP 68) adding a certificate or request record',
-          'dogtag.ranges LastNumberCheck', None,
-          [('dogtag-68', r'Record already exists|Unable to add LDAP entry:'
-            r'[^\n]*(Already exists|error result)|LDAP operation failure'
-            r'[^\n]*error result|Object already exists|Unable to add '
-            r'certificate record'),
+          '"Already exists" (LDAP 68) adding a certificate or request record '
+          '(PKI 11.5 or earlier)',
+          None, None,
+          [('dogtag-68', r'Unable to add LDAP entry:[^\n]*(Already exists|'
+            r'error result)|LDAP operation failure[^\n]*error result|'
+            r'Object already exists'),
            ('ds-68', r'RESULT err=68 tag=105')],
-          'Dogtag picked a serial or request number that is already used, '
-          'usually because its VLV range index is stale. Run the check '
-          'below; it prints the reindex command.',
+          'Dogtag picked a serial or request number that is already used; '
+          'up to PKI 11.5 it finds the last number through a VLV index, '
+          'usually stale. Run the check below; it prints the reindex '
+          'command.',
           'LastNumberCheck', 'dogtag.ranges', needs=['dogtag-68']),
+    Cause('ldap-68-one-level-index',
+          '"Already exists" (LDAP 68) adding a certificate or request record '
+          '(PKI 11.6 or later): one-level searches of 389-DS found nothing',
+          '389-ds-base 7172', 'https://github.com/389ds/389-ds-base/issues/'
+          '7172',
+          [('dogtag-68', r'Record already exists'),
+           ('adding', r'LDAPSession: Adding cn=\d+,'),
+           ('ds-68', r'RESULT err=68 tag=105')],
+          'From PKI 11.6 Dogtag finds the last number with a one-level '
+          'sorted search, no VLV index. When 389-DS\'s parentid index does '
+          'not match its ordering (after an upgrade that added '
+          'integerOrderingMatch; freeipa-container#709) that search returns '
+          'nothing and Dogtag starts again from the range\'s beginning. Run '
+          'the check below; it compares numSubordinates with a one-level '
+          'search and prints the reindex.',
+          'LastNumberCheck', 'dogtag.ranges', needs=['dogtag-68']),
+    Cause('subsystem-user-leftover',
+          'The subsystem user of an earlier install of this host already '
+          'exists (LDAP 68)',
+          'dogtagpki 3544', 'https://github.com/dogtagpki/pki/issues/3544',
+          [('added', SUBSYSTEM_USER_ADD)],
+          'pkispawn adds uid=<TYPE>-<host>-<port>,ou=people,o=ipaca for the '
+          'new clone; one left by an earlier install of the same host made '
+          'the add fail (PKI 10.11 to 11.0; 11.1 ignores it but keeps the '
+          'old entry and its certificate). Remove the entry and its '
+          'uniqueMember in cn=Subsystem Group,ou=groups,o=ipaca, then '
+          'install again.',
+          overrides=['ldap-68-stale-vlv', 'ldap-68-one-level-index']),
+    Cause('ds-index-matching-rule',
+          '389-DS\'s parentid or ancestorid index lacks its integer '
+          'ordering: one-level searches may return nothing',
+          '389-ds-base 7172', 'https://github.com/389ds/389-ds-base/issues/'
+          '7172',
+          [('warning', r"Index '(parentid|ancestorid)' in backend '[^']+' "
+            r"is missing 'nsMatchingRule: integerOrderingMatch'")],
+          '389-DS said at start-up that the index misses the matching rule: '
+          'add integerOrderingMatch to it and reindex parentid and '
+          'ancestorid of that backend (dsconf backend index set / reindex, '
+          'as its message says); the check below confirms what Dogtag '
+          'sees.',
+          'LastNumberCheck', 'dogtag.ranges',
+          overrides=['ldap-68-one-level-index']),
+    Cause('pkidbuser-limits',
+          'A search of Dogtag\'s own bind (pkidbuser) hit a 389-DS limit',
+          'dogtagpki 5133', 'https://github.com/dogtagpki/pki/issues/5133',
+          [('admin-limit', r'Administrative limit exceeded \(11\)'),
+           ('unwilling', r'Unwilling to perform \(53\)'),
+           ('recreq-null', r'"recReq" is null'),
+           ('paged-list', r'RecordPagedList: Error to get a new page')],
+          'From PKI 11.6 Dogtag reads its repositories with sorted paged '
+          'searches; more records than pkidbuser\'s nsPagedSizeLimit or '
+          'the backend\'s ID-list scan limit stop them (dogtagpki/pki#5133, '
+          '#5171, #5225) and the CA does not start. Run the check below; it '
+          'names the limit and prints the change.',
+          # The start timeout hides it (freeipa-container#680).
+          'LastNumberCheck', 'dogtag.ranges',
+          overrides=['pkispawn-start-timeout']),
     Cause('replication-setup',
           'o=ipaca replication could not be set up',
-          'dogtag.replication', None,
+          'freeipa 7642', 'https://pagure.io/freeipa/issue/7642',
           [('ipa-start', r'Failed to start replication'),
-           ('stale', r'replication agreement for this host already exists'),
            ('ds-total', r'Total update failed|Unable to acquire replica|'
             r'Replica Busy')],
-          'Replication to the new replica could not start, typically '
-          'because of an agreement or RUV element left by an earlier '
-          'install of the same host. Remove it (ipa server-del, ipa-'
-          'replica-manage clean-ruv) as the check below prints.',
+          '389-DS could not start the total update of o=ipaca. Read both '
+          'hosts\' 389-DS errors log around it: "Replica Busy" or "Unable '
+          'to acquire replica" without an old agreement is a 389-DS defect '
+          '(389-ds 49818, fixed in 1.3.8.4-15 and 1.4.0.12; 389-ds-base#7586'
+          ' on 3.3.0): update 389-ds-base. Only when the check below reports '
+          'an agreement or RUV element of this host on the master is it a '
+          'leftover of an earlier install.',
           'AgreementCheck', 'dogtag.replication'),
-    Cause('clock-skew', 'Clocks of the servers too far apart', 'time skew',
-          None,
+    Cause('replication-agreement-leftover',
+          'An o=ipaca agreement of an earlier install of this host exists',
+          'freeipa 9162', 'https://pagure.io/freeipa/issue/9162',
+          [('stale', r'replication agreement for this host already exists')],
+          'An earlier install of the same host left its agreement. Remove '
+          'it (ipa server-del, ipa-replica-manage clean-ruv) as the check '
+          'below prints, and install again.',
+          'AgreementCheck', 'dogtag.replication',
+          overrides=['replication-setup']),
+    Cause('clock-skew', 'Clocks of the servers too far apart', None, None,
           [('skew', r'Excessive clock skew|too much time skew|Clock skew '
             r'too great')],
           'Synchronise both hosts\' clocks (chronyd) and install again.'),
@@ -150,12 +250,12 @@ CAUSES = [
           'Look at the replica\'s debug log and journal for why Tomcat is '
           'slow to start; raise the startup timeout.'),
     Cause('custodia-keys', 'The replica could not obtain the CA keys '
-          '(Custodia)', 'custodia', None,
+          '(Custodia)', None, None,
           [('keys', r'Timed out trying to obtain keys|HTTPError: '
             r'(403|404|406|503)[^\n]*/ipa/keys/')],
           'Check ipa-custodia on the master and its audit log.'),
     Cause('conncheck', 'Ports between replica and master not reachable',
-          'conncheck', None,
+          None, None,
           [('ports', r'Port check failed|Connection check failed!')],
           'Open the ports ipa-replica-conncheck names.'),
 ]
@@ -184,6 +284,7 @@ def match(events, anchor=None):
                                                         'hits': []})
                     entry['hits'].append((name, event))
                     break
+    _judge_collisions(found, events)
     matched = []
     for entry in found.values():
         names = {name for name, _ in entry['hits']}
@@ -191,6 +292,8 @@ def match(events, anchor=None):
             entry['hosts'] = sorted({e.host for _, e in entry['hits']})
             entry['patterns'] = sorted(names)
             matched.append(entry)
+    overridden = set().union(*[m['cause'].overrides for m in matched])
+    matched = [m for m in matched if m['cause'].id not in overridden]
     leftover = _admin_leftover(events)
     if leftover:
         matched.append(leftover)
@@ -203,6 +306,45 @@ def match(events, anchor=None):
                 -len(entry['patterns']), near)
     matched.sort(key=rank)
     return matched
+
+
+def _judge_collisions(found, events):
+    """An add of a subsystem user counts only when 389-DS answered it with
+    err=68 (same host, conn and op); the "already exists" of a numbered
+    record only when the DN Dogtag was adding, if logged, is a number."""
+    user = found.get('subsystem-user-leftover')
+    if user:
+        refused = {_operation(e): e for e in events
+                   if ALREADY_EXISTS.search(e.text) and _operation(e)}
+        user['hits'] = [hit for _, e in user['hits']
+                        if _operation(e) in refused
+                        for hit in (('added', e),
+                                    ('refused', refused[_operation(e)]))]
+        if not user['hits']:
+            del found['subsystem-user-leftover']
+    for id in ('ldap-68-stale-vlv', 'ldap-68-one-level-index'):
+        entry = found.get(id)
+        added = [_last_added(events, e) for n, e in entry['hits']
+                 if n == 'dogtag-68'] if entry else []
+        added = [e for e in added if e]
+        if added and not any(NUMBERED.search(e.text) for e in added):
+            del found[id]
+
+
+def _operation(event):
+    m = ACCESS_OP.search(event.text)
+    return (event.host,) + m.groups() if m else None
+
+
+def _last_added(events, failed):
+    """The last "LDAPSession: Adding" of the host before `failed`."""
+    last = None
+    for event in events:
+        if event is failed or event.when > failed.when:
+            break
+        if event.host == failed.host and ADDING.search(event.text):
+            last = event
+    return last
 
 
 def _admin_leftover(events):

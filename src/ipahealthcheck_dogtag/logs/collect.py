@@ -91,7 +91,7 @@ def collect(root='/', since=None, until=None, output=None,
                          max_file_bytes, redactor, manifest)
             for unit in _units(root, instance):
                 _add_journal(tar, top, journalctl, unit, since, until,
-                             max_file_bytes, redactor, manifest)
+                             max_file_bytes, redactor, manifest, root)
             manifest['redactions'] = redactor.counts
             _add_bytes(tar, top + '/' + bundle.MANIFEST,
                        json.dumps(manifest, indent=2).encode())
@@ -227,10 +227,13 @@ def _units(root, instance):
 
 
 def _add_journal(tar, top, journalctl, unit, since, until, cap, redactor,
-                 manifest):
+                 manifest, root='/'):
     if not journalctl:
+        # journalctl reads this host's journal: not that of another --root.
         manifest['journal'].append({'unit': unit, 'entries': 0,
-                                    'skipped': 'journalctl not available'})
+                                    'skipped': 'journalctl not available'
+                                    if root == '/' else 'the journal is '
+                                    'read only for the root /'})
         return
     fmt = '%Y-%m-%d %H:%M:%S UTC'
     command = [journalctl, '-o', 'json', '--no-pager', '--utc', '-u', unit,

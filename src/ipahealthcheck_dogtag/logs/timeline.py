@@ -1,7 +1,9 @@
 """One UTC timeline of several hosts' logs, narrowed to the failure, with
 the known causes matched and the hosts' clocks cross-checked."""
 
+import json
 import math
+import os
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -71,6 +73,9 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
             everything=False, limit=400):
     """The report (a JSON-safe dict, schema SCHEMA) of several hosts."""
     failure = find_failure(hosts)
+    success = _last_success(hosts)
+    if failure and success and success[1].when > failure.event.when:
+        failure = None              # a later run of the install worked
     before = before if before is not None else timedelta(minutes=30)
     after = after if after is not None else timedelta(minutes=2)
     if failure:
@@ -88,8 +93,11 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
         host.around = anchor or end or since
 
     window, nearby = [], {h.host: 0 for h in hosts}
+    standing = {h.host: [] for h in hosts}
     for host in hosts:
         for event in host.events():
+            if _standing(event, host, start, end):
+                standing[host.host].append(event)
             if (start and event.when < start) or (end and event.when > end):
                 if start and end and \
                         start - NEARBY <= event.when <= end + NEARBY:
@@ -105,7 +113,10 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
     window.sort(key=lambda e: (e.when, e.host))
     anchor = anchor or end
 
-    matched = causes.match(window, anchor)
+    inside = {id(e) for e in window}
+    earlier = sorted((e for events in standing.values() for e in events
+                      if id(e) not in inside), key=lambda e: e.when)
+    matched = causes.match(earlier + window, anchor)
     evidence = {id(e) for m in matched for _, e in m['hits']}
     zones = {h.host: h.zone for h in hosts}
     shown = [e for e in window if everything or id(e) in evidence or
@@ -115,11 +126,12 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
         'window': {'start': iso(start) if start else None,
                    'end': iso(end) if end else None},
         'failure': _failure(failure, zones),
-        'hosts': [_host(h, window, nearby, start, end, failure)
-                  for h in hosts],
+        'hosts': [_host(h, window, nearby, start, end, failure,
+                        standing[h.host]) for h in hosts],
         'causes': [_cause(m, zones) for m in matched],
         'verdict': None,
         'nearest_errors': [],
+        'success': None,
         'timeline': [_event(e, zones) for e in shown[-limit:]],
         'timeline_truncated': max(0, len(shown) - limit),
         'notes': [],
@@ -130,14 +142,65 @@ def analyse(hosts, since=None, until=None, before=None, after=None,
             'side (the master for a replica install); add its logs')
     if not window:
         report['notes'].append('no log line in the window')
+    # A consequence (what the failure left) is never the verdict: with no
+    # primary cause the errors nearest the failure speak instead.
     primary = [c for c in report['causes'] if c['primary']]
     if primary:
         report['verdict'] = primary[0]['id']
-    elif report['causes']:
-        report['verdict'] = report['causes'][0]['id']
     else:
         report['nearest_errors'] = _nearest_errors(window, anchor, zones)
+    if failure is None:
+        report['success'] = _success(success, start, end, zones)
     return report
+
+
+SUCCEEDED = re.compile(r'The (ipa-\S+) command was successful')
+
+
+def _last_success(hosts):
+    """(command, event) of the last successful ipa-*-install: IPA's last
+    line of a run that worked (ipapython/admintool.py, release-4-12-0)."""
+    last = None
+    for host in hosts:
+        for source, path in host.files():
+            if source != 'ipa':
+                continue
+            for event in host.file_events(source, path):
+                m = SUCCEEDED.search(event.text)
+                if m and (last is None or event.when >= last[1].when):
+                    last = (m.group(1), event)
+    return last
+
+
+def _success(success, start, end, zones):
+    if success is None or (start and success[1].when < start) or \
+            (end and success[1].when > end):
+        return None
+    command, event = success
+    return {'command': command, 'host': event.host, 'utc': iso(event.when),
+            'event': _event(event, zones)}
+
+
+# Said once, long before the failure, and true until fixed: the JDK's
+# ErrorManager reports JULI's closed FileHandler once, just after midnight
+# (dogtagpki/pki#4907), so it is looked for from the start of the window's
+# first local day; 389-DS warns of the parentid matching rule at each start
+# (upgrade.c upgrade_check_id_index_matching_rule, 389ds/389-ds-base#7172).
+PARENTID_WARNING = re.compile(r'upgrade_check_id_index_matching_rule')
+
+
+def _standing(event, host, start, end):
+    if end and event.when > end:
+        return False
+    if PARENTID_WARNING.search(event.text):
+        return True
+    if JULI_CLOSED not in event.text:
+        return False
+    if start is None:
+        return True
+    local = start.astimezone(host.zone or timezone.utc)
+    return event.when >= local.replace(hour=0, minute=0, second=0,
+                                       microsecond=0)
 
 
 def _marker(event):
@@ -230,25 +293,25 @@ def _causality(host, window, failure):
     return []
 
 
-def _host(host, window, nearby, start, end, failure):
+def _host(host, window, nearby, start, end, failure, standing=()):
     mine = [e for e in window if e.host == host.host]
     sources = sorted({e.source for e in mine})
     problems = list(host.problems)
     files = [s for s, _ in host.files()]
-    if 'debug' not in files:
-        problems.append('no Dogtag debug log (sos before 4.1 collects only '
-                        'ca/debug, which PKI 10.6 and later do not write)')
+    if 'debug' not in files and not _never_started(mine):
+        problems.append(_no_debug_log(host))
     if start and end and not mine:
         if nearby[host.host]:
             problems.append(
-                'no event in the failure window but %d within %d hours of '
-                'it: this host\'s clock or time zone may disagree with the '
-                'others\'' % (nearby[host.host], NEARBY.seconds // 3600
-                              + NEARBY.days * 24))
+                'no event in the failure window, %d within %d hours of it: '
+                'the host logged nothing then, or its clock or zone is off '
+                '(then its lines sit a whole number of hours away)'
+                % (nearby[host.host], NEARBY.seconds // 3600
+                   + NEARBY.days * 24))
         else:
             problems.append('no event near the failure: its evidence is '
                             'missing (collect its logs for this window)')
-    if any(JULI_CLOSED in e.text for e in mine):
+    if any(JULI_CLOSED in e.text for e in mine + list(standing)):
         # dogtagpki/pki#4907 (PKI 11.5): after midnight JULI's FileHandler
         # is closed and the records go to stderr, i.e. the journal.
         problems.append('the Dogtag debug log stopped (dogtagpki/pki#4907): '
@@ -260,6 +323,48 @@ def _host(host, window, nearby, start, end, failure):
             'utc_offsets': _offsets(host.zone, start, end),
             'sources': sources, 'events_in_window': len(mine),
             'problems': problems}
+
+
+# pkispawn starts the server after the range requests ("Starting server",
+# configuration.py v10.10.0; "Starting PKI server", v11.5.0): without it the
+# CA never ran in the window and wrote no debug log.
+SERVER_STARTING = re.compile(r'Starting (PKI )?server')
+
+
+def _never_started(events):
+    spawned = [e for e in events if e.source.endswith('pkispawn')]
+    return bool(spawned) and not any(SERVER_STARTING.search(e.text)
+                                     for e in spawned)
+
+
+def _no_debug_log(host):
+    """Why a host has no Dogtag debug log, by the kind of input."""
+    if host.origin == 'archive':
+        return ('no Dogtag debug log in the archive: collect found none '
+                'under /var/log/pki/<instance>/ca or kra')
+    version = _sos_version(host.root)
+    if host.origin == 'sosreport' and _before_41(version):
+        return ('no Dogtag debug log (sos before 4.1 collects only ca/debug, '
+                'which PKI 10.6 and later do not write)')
+    return ('no Dogtag debug log%s: its CA may not run here, or the logs '
+            'under /var/log/pki/<instance>/ca were not collected'
+            % (' in the sosreport (sos %s)' % version if version else ''))
+
+
+def _before_41(version):
+    numbers = re.match(r'(\d+)\.(\d+)', version or '')
+    return numbers is None or tuple(map(int, numbers.groups())) < (4, 1)
+
+
+def _sos_version(root):
+    """sos 4.0 and later record their version in sos_reports/manifest.json
+    (sosreport/sos sos/component.py, field 'version'); older ones none."""
+    try:
+        with open(os.path.join(root, 'sos_reports', 'manifest.json')) as f:
+            version = json.load(f).get('version')
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(version) if version else None
 
 
 def _offsets(zone, start, end):
