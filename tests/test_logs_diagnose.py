@@ -17,7 +17,8 @@ import pytest
 
 from ipahealthcheck_dogtag.logs import bundle, formats, timeline
 from logfixtures import (MASTER, REPLICA, T0, UTC, Host, debug10, debug11,
-                         ds, ipa, pkispawn, replica_install)
+                         ds, ipa, journal_short, pkispawn, replica_install,
+                         sos_journal_names, syslog_line)
 
 KOLKATA, NEW_YORK = 'Asia/Kolkata', 'America/New_York'
 
@@ -141,6 +142,109 @@ def test_range_npe_from_sos_journal_text(tmp_path):
             if e['host'] == MASTER][0]
     assert line['utc'] == '2024-03-05T14:01:22Z'
     assert line['source'] == 'journal' and line['level'] == 'SEVERE'
+
+
+# Tomcat's report of the 3055 failure, as pki-tomcatd's console prints it.
+NPE_LINES = ['SEVERE: Servlet.service() for servlet [caUpdateNumberRange] in '
+             'context with path [/ca] threw exception',
+             'java.lang.NullPointerException']
+STARTED = 'Started PKI Tomcat Server pki-tomcat.'
+# systemd 219's --catalog text for a unit start (sos 3.6-4.3 ask for it).
+CATALOG = ['-- Subject: Unit pki-tomcatd@pki-tomcat.service has finished '
+           'start-up',
+           '-- Defined-By: systemd']
+
+
+def journal_copy(host, when, catalog):
+    """The master's journal as journalctl prints it: its header, Tomcat
+    started (with catalog text), then the 3055 lines."""
+    lines = ['-- Logs begin at Tue 2024-03-05 00:00:01 EST, end at Tue '
+             '2024-03-05 10:00:00 EST. --',
+             journal_short(when - timedelta(seconds=60), host.zone, MASTER,
+                           STARTED, ident='systemd', pid=1)]
+    lines += CATALOG if catalog else []
+    return lines + [journal_short(when, host.zone, MASTER, m)
+                    for m in NPE_LINES]
+
+
+def npe_events(report):
+    return [e for e in report['timeline'] if e['host'] == MASTER and
+            'caUpdateNumberRange' in e['text']]
+
+
+SINCE = datetime(2024, 3, 5)
+
+
+def master_with_journals(base, names, holding):
+    """A master whose sos journal copies `holding` hold the 3055 lines;
+    the others hold a line of another day."""
+    master = Host(base, MASTER, NEW_YORK)
+    for kind, name in names.items():
+        lines = journal_copy(master, s(82), 'catalog' in name) \
+            if kind in holding else [journal_short(
+                s(-86400), master.zone, MASTER, 'another day')]
+        master.add('sos_commands/logs/' + name, lines)
+    return master.write()
+
+
+@pytest.mark.parametrize('version,since', [
+    ('3.5', None), ('3.8', None), ('3.9', None), ('3.9', SINCE),
+    ('4.0', None), ('4.0', SINCE), ('4.5', None), ('4.5', SINCE)])
+def test_range_npe_in_every_sos_journal(tmp_path, version, since):
+    """dogtagpki 3055's exception is often only in the master's journal.
+    sos names its journal copies by version and by `--since` (names from
+    sosreport/sos logs.py with Plugin.add_journal and _mangle_command at
+    tags 3.5, 3.8, 3.9, 4.0, 4.5.0): each is read, with the master's local
+    time placed in UTC; a line held by the whole journal and this boot's
+    copy is shown once; after a reboot, with the whole journal cut to its
+    newest part by sos's size limit, the previous boot's copy has it."""
+    replica = Host(tmp_path, REPLICA, KOLKATA)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    names = sos_journal_names(version, since)
+    master = master_with_journals(tmp_path, names, ('whole', 'boot'))
+    report = analyse(replica.write(), master, everything=True)
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    shown = npe_events(report)
+    assert len(shown) == 1
+    assert shown[0]['utc'] == '2024-03-05T14:01:22Z'
+    assert shown[0]['source'] == 'journal'
+    started = [e for e in report['timeline'] if STARTED in e['text']]
+    assert len(started) == 1 and '-- ' not in started[0]['text']
+    if 'last' in names:
+        master = master_with_journals(tmp_path / 'rebooted', names, ('last',))
+        report = analyse(replica.write(), master)
+        assert [e['utc'] for e in npe_events(report)] == [
+            '2024-03-05T14:01:22Z']
+
+
+def test_range_npe_in_rhel7_messages(tmp_path):
+    """RHEL 7 (sos 3.5, PKI 10.5): pki-tomcatd's console output is in
+    /var/log/messages (rsyslog's traditional format, New York time, no
+    pid), which sos's logs plugin copies; this boot's journal may repeat
+    it (`journalctl_--no-pager_--boot`) or not (rebooted since)."""
+    replica, master = hosts(tmp_path, pki='10.5')
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.add('var/log/messages', [syslog_line(s(82), master.zone, MASTER,
+                                                m) for m in NPE_LINES])
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    shown = npe_events(report)
+    assert [(e['utc'], e['source']) for e in shown] == [
+        ('2024-03-05T14:01:22Z', 'messages')]
+    assert shown[0]['printed'] == '2024-03-05 09:01:22'
+    master.add('sos_commands/logs/' + sos_journal_names('3.5')['boot'],
+               journal_copy(master, s(82), catalog=False))
+    report = analyse(replica.write(), master.write())
+    assert [(e['utc'], e['source']) for e in npe_events(report)] == [
+        ('2024-03-05T14:01:22Z', 'journal')]
+    # our archive of that host: the unit's JSON journal and messages
+    os.remove(os.path.join(master.root, 'sos_commands', 'logs',
+                           sos_journal_names('3.5')['boot']))
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json',
+               [formats_journal(s(82), m) for m in NPE_LINES])
+    report = analyse(replica.write(), master.write())
+    assert [(e['utc'], e['source']) for e in npe_events(report)] == [
+        ('2024-03-05T14:01:22Z', 'journal:pki-tomcatd@pki-tomcat.service')]
 
 
 def formats_journal(when, msg):
@@ -350,6 +454,16 @@ def test_tarball_link_outside_is_ignored(tmp_path):
         assert inputs.hosts[0].files() == []
     finally:
         inputs.close()
+
+
+def test_directory_link_outside_is_ignored(tmp_path):
+    """A sosreport directory's link out of its tree is not followed."""
+    replica = Host(tmp_path, REPLICA, KOLKATA)
+    root = replica.write()
+    os.makedirs(os.path.join(root, 'var', 'log'))
+    os.symlink('/etc/passwd',
+               os.path.join(root, 'var', 'log', 'ipareplica-install.log'))
+    assert bundle.from_tree(root, 'sosreport').files() == []
 
 
 def test_dst_fall_back_in_window():

@@ -17,6 +17,26 @@ Where the logs are, from upstream:
   link to /var/log/pki/<instance>.
 - 389-DS: /var/log/dirsrv/slapd-<INSTANCE>/{errors,access}, rotated as
   <name>.<YYYYmmdd-HHMMSS>.
+- syslog: /var/log/messages* (sos's logs plugin copies it from 3.5 on; on
+  RHEL 7 it holds pki-tomcatd's console output).
+- The journal as sos saves it, `short` text in sos_commands/logs/. sos
+  names a command's output by its command line (Plugin._mangle_command:
+  runs of other characters than word, '-', '.' and '/' become '_'), and
+  Plugin.add_journal builds `journalctl --no-pager [--catalog] [--all]
+  [--boot [-1]] [--since '<date>'] [--output <mode>]`. The calls, from
+  sosreport/sos sos/plugins/logs.py (3.5-3.9) and
+  sos/report/plugins/logs.py (4.0-4.12.0):
+    3.5      journalctl_--no-pager_--boot (this boot); without a messages
+             file, journalctl_--no-pager_--since_-3days
+    3.6-3.8  journalctl_--no-pager_--catalog_--boot, ..._--boot_-1
+    3.9      journalctl_--no-pager (whole journal), the two above
+    4.0-4.3  the same three
+    4.4+     journalctl_--no-pager, ..._--boot, ..._--boot_-1
+  `sos report --since 20241212` appends _--since_2024-12-12_00_00_00 to
+  each (4.0+; 3.9 to the whole journal only). --all-logs adds
+  `--output verbose` copies (3.5-3.8), another format: not read. A journal
+  over the size limit is moved to sos_strings/logs/<name>.tailed and
+  linked from its sos_commands name (4.2+).
 """
 
 import glob
@@ -44,24 +64,33 @@ LOG_GLOBS = [('ipa', 'var/log/%s' % name) for name in IPA_LOGS] + [
     ('ds-errors', 'var/log/dirsrv/slapd-*/errors*'),
     ('ds-access', 'var/log/dirsrv/slapd-*/access*'),
     ('journal', 'journal/*.json'),
-    # sos: the whole journal (sos 3.9+), else the current boot's.
-    ('journal-text', 'sos_commands/logs/journalctl_--no-pager'),
+    # sos: every journal it saved (module docstring); a line in several
+    # of them (or also in messages) is kept once, see HostLogs.events.
+    ('journal-text', 'sos_commands/logs/journalctl_--no-pager*'),
+    ('messages', 'var/log/messages*'),
 ]
-SOS_BOOT_JOURNAL = 'sos_commands/logs/journalctl_--boot'
+# Sources whose lines can be read twice: sos's journal copies, rsyslog's
+# copy in messages, the journal JSON of our archive (collected with
+# messages from a RHEL 7 host).
+REPEATED_SOURCES = ('journal', 'journal-text', 'messages')
+YEARLESS_SOURCES = ('journal-text', 'messages')
 
 
 def find_logs(root):
     """[(source, path)] of every log below root, oldest rotation first."""
     found = []
+    inside = os.path.join(os.path.realpath(root), '')
     for source, pattern in LOG_GLOBS:
         paths = [p for p in glob.glob(os.path.join(root, pattern))
-                 if os.path.isfile(p) and not p.endswith('.rotationinfo')]
+                 if os.path.isfile(p) and _is_log(p) and
+                 os.path.realpath(p).startswith(inside)]
         found.extend((source, p) for p in sorted(paths, key=_age_key))
-    boot = os.path.join(root, SOS_BOOT_JOURNAL)
-    if not any(s == 'journal-text' for s, _ in found) and \
-            os.path.isfile(boot):
-        found.append(('journal-text', boot))
     return found
+
+
+def _is_log(path):
+    name = os.path.basename(path)
+    return not name.endswith('.rotationinfo') and '_--output_' not in name
 
 
 def _age_key(path):
@@ -154,9 +183,16 @@ class HostLogs:
         return find_logs(self.root)
 
     def events(self):
-        """Every event of every log of this host, file by file."""
+        """Every event of every log of this host, file by file; a line
+        already read from another journal copy is skipped."""
+        first_file = {}             # hash of a repeatable line -> its file
         for source, path in self.files():
-            yield from self.file_events(source, path)
+            for event in self.file_events(source, path):
+                if source in REPEATED_SOURCES:
+                    key = hash(_same_line(event))
+                    if first_file.setdefault(key, path) != path:
+                        continue
+                yield event
 
     def file_events(self, source, path):
         try:
@@ -167,8 +203,8 @@ class HostLogs:
                     if len(head) >= 50:
                         break
             fmt = formats.sniff(source, head)
-            if source == 'journal-text':
-                fmt = formats.JournalText.around(
+            if source in YEARLESS_SOURCES:
+                fmt = type(fmt).around(
                     self.around or datetime.now(timezone.utc))
             rel = os.path.relpath(path, self.root)
             name = source
@@ -183,6 +219,16 @@ class HostLogs:
                                            self.host, rel, name)
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             self.problems.append('cannot read %s: %s' % (path, e))
+
+
+def _same_line(event):
+    """What a line read twice has in common: its second and its message
+    (the JSON journal has no `ident[pid]: ` before it, and rsyslog may
+    print no pid where journalctl does)."""
+    text = event.text
+    if event.local is not None:         # a text line, not JSON
+        text = re.sub(r'^[^\[:\s]+(\[\d+\])?: ', '', text)
+    return event.when.replace(microsecond=0), text
 
 
 def from_tree(root, origin, label=None):
