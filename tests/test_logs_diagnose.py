@@ -6,11 +6,13 @@ in March before the 10th): the master's debug log lines are 10.5 hours
 away, as printed, from the replica's for the same instant.
 """
 
+import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 from datetime import datetime, timedelta
 
 import pytest
@@ -441,10 +443,17 @@ def test_sosreport_tarball(tmp_path):
     assert {h['zone'] for h in report['hosts']} == {KOLKATA, NEW_YORK}
 
 
-def test_tarball_link_outside_is_ignored(tmp_path):
+@pytest.mark.parametrize('has_filter', [True, False])
+def test_tarball_link_outside_is_ignored(tmp_path, monkeypatch, has_filter):
+    """A link out of the archive is not extracted, and said so: by
+    tarfile's data filter, or by hand where Python lacks it (before
+    3.11.4 unless backported)."""
+    if not has_filter:
+        monkeypatch.delattr(tarfile, 'data_filter', raising=False)
     root = tmp_path / 'evil'
     (root / 'var' / 'log').mkdir(parents=True)
     os.symlink('/etc/passwd', root / 'var' / 'log' / 'ipareplica-install.log')
+    os.symlink('../../../../etc/passwd', root / 'var' / 'log' / 'messages')
     path = str(tmp_path / 'evil.tar.gz')
     with tarfile.open(path, 'w:gz') as tar:
         tar.add(str(root), arcname='evil')
@@ -452,8 +461,10 @@ def test_tarball_link_outside_is_ignored(tmp_path):
     inputs.add(path)
     try:
         assert inputs.hosts[0].files() == []
+        problems = inputs.hosts[0].problems
     finally:
         inputs.close()
+    assert len([p for p in problems if 'not read' in p]) == 2
 
 
 def test_directory_link_outside_is_ignored(tmp_path):
@@ -464,6 +475,83 @@ def test_directory_link_outside_is_ignored(tmp_path):
     os.symlink('/etc/passwd',
                os.path.join(root, 'var', 'log', 'ipareplica-install.log'))
     assert bundle.from_tree(root, 'sosreport').files() == []
+
+
+def sos_tarball(tmp_path, root, extra=()):
+    """root as sos packs it (one top directory, tar.xz), with extra
+    (name, size) members of zeros."""
+    path = str(tmp_path / (os.path.basename(root) + '.tar.xz'))
+    with tarfile.open(path, 'w:xz') as tar:
+        tar.add(root, arcname=os.path.basename(root))
+        for name, size in extra:
+            info = tarfile.TarInfo('%s/%s' % (os.path.basename(root), name))
+            info.size = size
+            tar.addfile(info, io.BytesIO(bytes(size)))
+    return path
+
+
+def written_below(top):
+    return {os.path.relpath(os.path.join(d, f), top): os.lstat(
+        os.path.join(d, f)).st_size for d, _, files in os.walk(top)
+        for f in files}
+
+
+def test_tarball_reads_only_our_members(tmp_path, monkeypatch):
+    """A sosreport tarball: only the members we read are written, the
+    300 MB core dump next to them is not; the journal over sos's size
+    limit is read through its link (sos 4.2+: the tailed copy in
+    sos_strings/logs/<name>.tailed, linked from sos_commands/logs/<name>,
+    sos/report/plugins/__init__.py _collect_cmd_output, tag 4.5.0); a
+    member over our bound is not read, and said so."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    name = sos_journal_names('4.5')['whole']
+    master.add('sos_strings/logs/%s.tailed' % name,
+               journal_copy(master, s(82), catalog=False))
+    root = master.write()
+    os.makedirs(os.path.join(root, 'sos_commands', 'logs'))
+    os.symlink('../../sos_strings/logs/%s.tailed' % name,
+               os.path.join(root, 'sos_commands', 'logs', name))
+    big = 'var/spool/abrt/ccpp-2024-03-05/coredump'
+    paths = [sos_tarball(tmp_path, replica.write()),
+             sos_tarball(tmp_path, root, [(big, 300 << 20)])]
+    temp = tmp_path / 'tmp'
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(temp))
+    inputs = bundle.Inputs()
+    try:
+        for path in paths:
+            inputs.add(path)
+        written = written_below(str(temp))
+        report = timeline.analyse(inputs.hosts)
+    finally:
+        inputs.close()
+    assert not [p for p in written if p.endswith('coredump')]
+    assert sum(written.values()) < 1 << 20
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    assert npe_events(report)[0]['utc'] == '2024-03-05T14:01:22Z'
+    monkeypatch.setattr(bundle, 'MEMBER_BOUND', 100)
+    inputs = bundle.Inputs()
+    try:
+        inputs.add(paths[1])
+        problems = inputs.hosts[0].problems
+        files = inputs.hosts[0].files()
+    finally:
+        inputs.close()
+    assert any('.tailed' in p and 'not read' in p for p in problems)
+    assert not [f for s, f in files if s == 'journal-text']
+
+
+def test_damaged_tarball_is_a_message(tmp_path):
+    replica, _ = hosts(tmp_path)
+    path = sos_tarball(tmp_path, replica.write())
+    with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) // 2)
+    script = os.path.join(os.path.dirname(sys.executable), 'dogtag-diagnose')
+    done = subprocess.run([script, 'analyse', path], capture_output=True,
+                          text=True)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    assert 'not a readable tar archive' in done.stderr
 
 
 def test_dst_fall_back_in_window():

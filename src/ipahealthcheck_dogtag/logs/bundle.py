@@ -42,11 +42,13 @@ Where the logs are, from upstream:
 import glob
 import gzip
 import json
+import lzma
 import os
 import re
 import shutil
 import tarfile
 import tempfile
+import zlib
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,6 +71,11 @@ LOG_GLOBS = [('ipa', 'var/log/%s' % name) for name in IPA_LOGS] + [
     ('journal-text', 'sos_commands/logs/journalctl_--no-pager*'),
     ('messages', 'var/log/messages*'),
 ]
+# Files read only for the host's name and zone.
+IDENTITY_FILES = ('etc/localtime', 'etc/timezone', 'etc/hostname',
+                  'hostname', 'sos_commands/host/hostname_-f',
+                  'sos_commands/systemd/timedatectl',
+                  'sos_commands/date/timedatectl', MANIFEST)
 # Sources whose lines can be read twice: sos's journal copies, rsyslog's
 # copy in messages, the journal JSON of our archive (collected with
 # messages from a RHEL 7 host).
@@ -250,8 +257,8 @@ def from_tree(root, origin, label=None):
 
 
 class Inputs:
-    """The HostLogs of several inputs; extracts tarballs to a temporary
-    directory removed by close()."""
+    """The HostLogs of several inputs; extracts from tarballs the members
+    we read to a temporary directory removed by close()."""
 
     def __init__(self):
         self.hosts = []
@@ -260,14 +267,21 @@ class Inputs:
     def add(self, path):
         if os.path.isdir(path):
             self.hosts.append(from_tree(path, 'sosreport'))
-        elif tarfile.is_tarfile(path):
+        elif os.path.isfile(path) and _is_tar(path):
             temp = tempfile.mkdtemp(prefix='dogtag-diagnose-')
             self._temp.append(temp)
-            _extract(path, temp)
+            try:
+                problems = _extract(path, temp)
+            except (tarfile.TarError, EOFError, zlib.error,
+                    lzma.LZMAError) as e:
+                raise ValueError('%s: not a readable tar archive (%s)'
+                                 % (path, e)) from None
             entries = os.listdir(temp)
             root = os.path.join(temp, entries[0]) if len(entries) == 1 and \
                 os.path.isdir(os.path.join(temp, entries[0])) else temp
-            self.hosts.append(from_tree(root, 'sosreport', label=path))
+            host = from_tree(root, 'sosreport', label=path)
+            host.problems.extend(problems)
+            self.hosts.append(host)
         else:
             raise ValueError('%s is neither a directory nor a tar archive'
                              % path)
@@ -277,29 +291,99 @@ class Inputs:
             shutil.rmtree(temp, ignore_errors=True)
 
 
+def _is_tar(path):
+    try:
+        return tarfile.is_tarfile(path)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError):
+        return False
+
+
+# What one tarball may write: sos keeps a log under 25 MiB and the journal
+# under 100 MiB unless --all-logs; a member over the bound is not read.
+MEMBER_BOUND = 1 << 30
+TOTAL_BOUND = 4 << 30
+
+
+def _glob_regex(pattern):
+    # as glob: '*' does not cross a '/'
+    return '[^/]*'.join(re.escape(part) for part in pattern.split('*'))
+
+
+# The paths we read, below the archive's top directory if it has one.
+WANTED = re.compile(r'(?:[^/]+/)?(?:%s)' % '|'.join(
+    _glob_regex(pattern) for pattern in
+    [g for _, g in LOG_GLOBS] + list(IDENTITY_FILES)))
+
+
+def _members_to_read(members):
+    """The members whose path we read, with the files their links name
+    (sos leaves a link where a tailed log was: sos_strings/.../*.tailed)."""
+    by_name = {os.path.normpath(m.name): m for m in members}
+    chosen = {name: m for name, m in by_name.items()
+              if WANTED.fullmatch(name)}
+    for _ in range(3):                  # links to links, a few deep
+        targets = {}
+        for name, member in chosen.items():
+            if member.issym():
+                target = os.path.normpath(os.path.join(
+                    os.path.dirname(name), member.linkname))
+                if target in by_name and target not in chosen:
+                    targets[target] = by_name[target]
+        chosen.update(targets)
+    return sorted(chosen.values(), key=lambda m: m.offset_data)
+
+
 def _extract(path, dest):
-    """Regular files, directories and relative symlinks only, inside dest."""
+    """Write below dest the members we read, nothing else; [problems]."""
+    problems, written = [], 0
     with tarfile.open(path) as tar:
-        for member in tar.getmembers():
-            name = os.path.normpath(member.name)
-            if name.startswith(('/', '..')) or not (
-                    member.isfile() or member.isdir() or member.issym()):
+        for member in _members_to_read(tar.getmembers()):
+            if member.size > MEMBER_BOUND or \
+                    written + member.size > TOTAL_BOUND:
+                problems.append('%s: %r (%d MiB) is over what is read from '
+                                'a tarball: not read' % (
+                                    path, member.name, member.size >> 20))
                 continue
-            target = os.path.join(dest, name)
-            if member.isdir():
-                os.makedirs(target, exist_ok=True)
-            elif member.issym():
-                # etc/localtime: only its link text is read. Other links
-                # (sos's tailed logs) must stay inside the tree.
-                resolved = os.path.normpath(os.path.join(
-                    os.path.dirname(target), member.linkname))
-                if not name.endswith('etc/localtime') and \
-                        not resolved.startswith(dest + os.sep):
-                    continue
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                if not os.path.lexists(target):
-                    os.symlink(member.linkname, target)
-            else:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                with tar.extractfile(member) as src, open(target, 'wb') as out:
-                    shutil.copyfileobj(src, out)
+            try:
+                _extract_member(tar, member, dest)
+            except (tarfile.TarError, OSError, ValueError) as e:
+                problems.append('%s: %r not read: %s' % (path, member.name,
+                                                         e))
+                continue
+            written += member.size
+    return problems
+
+
+def _extract_member(tar, member, dest):
+    """A regular file or a link inside dest; etc/localtime's link text
+    (only that is read) whatever it names."""
+    name = os.path.normpath(member.name)
+    if name.startswith(('/', '..')) or not (member.isfile() or
+                                            member.issym()):
+        raise ValueError('not a file or link inside the archive')
+    target = os.path.join(dest, name)
+    if not (member.issym() and name.endswith('etc/localtime')):
+        _vet(member, dest, target)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.lexists(target):
+        os.unlink(target)               # never write through a link
+    if member.issym():
+        os.symlink(member.linkname, target)
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                 getattr(os, 'O_NOFOLLOW', 0), 0o600)
+    with tar.extractfile(member) as src, os.fdopen(fd, 'wb') as out:
+        shutil.copyfileobj(src, out)
+
+
+def _vet(member, dest, target):
+    """tarfile's 'data' filter where Python has it (3.11.4+, 3.12+):
+    no absolute or outside links, no special files; else the same test
+    for links by hand."""
+    if hasattr(tarfile, 'data_filter'):
+        tarfile.data_filter(member, dest)
+    elif member.issym():
+        resolved = os.path.normpath(os.path.join(os.path.dirname(target),
+                                                 member.linkname))
+        if not resolved.startswith(os.path.join(dest, '')):
+            raise ValueError('its link leads out of the archive')
