@@ -26,16 +26,17 @@ Where the logs are, from upstream:
   [--boot [-1]] [--since '<date>'] [--output <mode>]`. The calls, from
   sosreport/sos sos/plugins/logs.py (3.5-3.9) and
   sos/report/plugins/logs.py (4.0-4.12.0):
-    3.5      journalctl_--no-pager_--boot (this boot); without a messages
-             file, journalctl_--no-pager_--since_-3days
+    3.5      journalctl_--no-pager_--boot (this boot)
+    3.5-3.8  without a messages file (RedHatLogs),
+             journalctl_--no-pager_--since_-3days
     3.6-3.8  journalctl_--no-pager_--catalog_--boot, ..._--boot_-1
     3.9      journalctl_--no-pager (whole journal), the two above
     4.0-4.3  the same three
     4.4+     journalctl_--no-pager, ..._--boot, ..._--boot_-1
   `sos report --since 20241212` appends _--since_2024-12-12_00_00_00 to
-  each (4.0+; 3.9 to the whole journal only). --all-logs adds
-  `--output verbose` copies (3.5-3.8), another format: not read. A journal
-  over the size limit is moved to sos_strings/logs/<name>.tailed and
+  each (4.0+; 3.9 to the whole journal only). `--output verbose` copies
+  (3.5 always, 3.6-3.8 with --all-logs) are another format: not read. A
+  journal over the size limit is moved to sos_strings/logs/<name>.tailed and
   linked from its sos_commands name (4.2+).
 """
 
