@@ -188,3 +188,41 @@ def replica_install(replica, t0, fail_step_msg=None, pkispawn_errors=(),
                     'INFO')
         replica.ipa(s(130), 'The ipa-replica-install command was successful',
                     'INFO')
+
+
+def journal_short(when, zone, host, msg, ident='server', pid=2345):
+    """journalctl's `short` line (systemd logs-show.c output_short: '%b %d
+    %H:%M:%S', the short host name, ident[pid])."""
+    return '%s %s %s[%d]: %s' % (local(when, zone).strftime('%b %d %H:%M:%S'),
+                                 host.split('.')[0], ident, pid, msg)
+
+
+def syslog_line(when, zone, host, msg, ident='server'):
+    """rsyslog's RSYSLOG_TraditionalFileFormat (RHEL 7's /var/log/messages):
+    RFC 3164 time, day padded with a space; no pid when the journal entry
+    had no SYSLOG_PID (a service's console output)."""
+    t = local(when, zone)
+    return '%s %2d %s %s %s: %s' % (t.strftime('%b'), t.day,
+                                    t.strftime('%H:%M:%S'),
+                                    host.split('.')[0], ident, msg)
+
+
+def sos_journal_names(version, since=None):
+    """{'whole'|'boot'|'last': file name below sos_commands/logs/} as sos
+    `version` names its journal copies, `since` as given to `sos report
+    --since` (a datetime). From sosreport/sos logs.py and add_journal /
+    _mangle_command by tag (see ipahealthcheck_dogtag/logs/bundle.py)."""
+    base = 'journalctl_--no-pager'
+    tail = '_--since_' + since.strftime('%Y-%m-%d_%H_%M_%S') if since else ''
+    if version == '3.5':
+        return {'boot': base + '_--boot'}
+    if version in ('3.6', '3.7', '3.8'):
+        return {'boot': base + '_--catalog_--boot',
+                'last': base + '_--catalog_--boot_-1'}
+    if version == '3.9':        # --since reaches the whole journal only
+        return {'whole': base + tail, 'boot': base + '_--catalog_--boot',
+                'last': base + '_--catalog_--boot_-1'}
+    boot = base + ('_--catalog' if version in ('4.0', '4.1', '4.2', '4.3')
+                   else '') + '_--boot'
+    return {'whole': base + tail, 'boot': boot + tail,
+            'last': boot + '_-1' + tail}

@@ -6,12 +6,14 @@ in March before the 10th): the master's debug log lines are 10.5 hours
 away, as printed, from the replica's for the same instant.
 """
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,7 +21,8 @@ import pytest
 from ipahealthcheck_dogtag.commands.diagnose import render
 from ipahealthcheck_dogtag.logs import bundle, formats, timeline
 from logfixtures import (MASTER, REPLICA, T0, UTC, Host, debug10, debug11,
-                         ds, ipa, pkispawn, replica_install)
+                         ds, ipa, journal_short, pkispawn, replica_install,
+                         sos_journal_names, syslog_line)
 
 KOLKATA, NEW_YORK = 'Asia/Kolkata', 'America/New_York'
 
@@ -144,6 +147,109 @@ def test_range_npe_from_sos_journal_text(tmp_path):
             if e['host'] == MASTER][0]
     assert line['utc'] == '2024-03-05T14:01:22Z'
     assert line['source'] == 'journal' and line['level'] == 'SEVERE'
+
+
+# Tomcat's report of the 3055 failure, as pki-tomcatd's console prints it.
+NPE_LINES = ['SEVERE: Servlet.service() for servlet [caUpdateNumberRange] in '
+             'context with path [/ca] threw exception',
+             'java.lang.NullPointerException']
+STARTED = 'Started PKI Tomcat Server pki-tomcat.'
+# systemd 219's --catalog text for a unit start (sos 3.6-4.3 ask for it).
+CATALOG = ['-- Subject: Unit pki-tomcatd@pki-tomcat.service has finished '
+           'start-up',
+           '-- Defined-By: systemd']
+
+
+def journal_copy(host, when, catalog):
+    """The master's journal as journalctl prints it: its header, Tomcat
+    started (with catalog text), then the 3055 lines."""
+    lines = ['-- Logs begin at Tue 2024-03-05 00:00:01 EST, end at Tue '
+             '2024-03-05 10:00:00 EST. --',
+             journal_short(when - timedelta(seconds=60), host.zone, MASTER,
+                           STARTED, ident='systemd', pid=1)]
+    lines += CATALOG if catalog else []
+    return lines + [journal_short(when, host.zone, MASTER, m)
+                    for m in NPE_LINES]
+
+
+def npe_events(report):
+    return [e for e in report['timeline'] if e['host'] == MASTER and
+            'caUpdateNumberRange' in e['text']]
+
+
+SINCE = datetime(2024, 3, 5)
+
+
+def master_with_journals(base, names, holding):
+    """A master whose sos journal copies `holding` hold the 3055 lines;
+    the others hold a line of another day."""
+    master = Host(base, MASTER, NEW_YORK)
+    for kind, name in names.items():
+        lines = journal_copy(master, s(82), 'catalog' in name) \
+            if kind in holding else [journal_short(
+                s(-86400), master.zone, MASTER, 'another day')]
+        master.add('sos_commands/logs/' + name, lines)
+    return master.write()
+
+
+@pytest.mark.parametrize('version,since', [
+    ('3.5', None), ('3.8', None), ('3.9', None), ('3.9', SINCE),
+    ('4.0', None), ('4.0', SINCE), ('4.5', None), ('4.5', SINCE)])
+def test_range_npe_in_every_sos_journal(tmp_path, version, since):
+    """dogtagpki 3055's exception is often only in the master's journal.
+    sos names its journal copies by version and by `--since` (names from
+    sosreport/sos logs.py with Plugin.add_journal and _mangle_command at
+    tags 3.5, 3.8, 3.9, 4.0, 4.5.0): each is read, with the master's local
+    time placed in UTC; a line held by the whole journal and this boot's
+    copy is shown once; after a reboot, with the whole journal cut to its
+    newest part by sos's size limit, the previous boot's copy has it."""
+    replica = Host(tmp_path, REPLICA, KOLKATA)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    names = sos_journal_names(version, since)
+    master = master_with_journals(tmp_path, names, ('whole', 'boot'))
+    report = analyse(replica.write(), master, everything=True)
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    shown = npe_events(report)
+    assert len(shown) == 1
+    assert shown[0]['utc'] == '2024-03-05T14:01:22Z'
+    assert shown[0]['source'] == 'journal'
+    started = [e for e in report['timeline'] if STARTED in e['text']]
+    assert len(started) == 1 and '-- ' not in started[0]['text']
+    if 'last' in names:
+        master = master_with_journals(tmp_path / 'rebooted', names, ('last',))
+        report = analyse(replica.write(), master)
+        assert [e['utc'] for e in npe_events(report)] == [
+            '2024-03-05T14:01:22Z']
+
+
+def test_range_npe_in_rhel7_messages(tmp_path):
+    """RHEL 7 (sos 3.5, PKI 10.5): pki-tomcatd's console output is in
+    /var/log/messages (rsyslog's traditional format, New York time, no
+    pid), which sos's logs plugin copies; this boot's journal may repeat
+    it (`journalctl_--no-pager_--boot`) or not (rebooted since)."""
+    replica, master = hosts(tmp_path, pki='10.5')
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    master.add('var/log/messages', [syslog_line(s(82), master.zone, MASTER,
+                                                m) for m in NPE_LINES])
+    report = analyse(replica.write(), master.write())
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    shown = npe_events(report)
+    assert [(e['utc'], e['source']) for e in shown] == [
+        ('2024-03-05T14:01:22Z', 'messages')]
+    assert shown[0]['printed'] == '2024-03-05 09:01:22'
+    master.add('sos_commands/logs/' + sos_journal_names('3.5')['boot'],
+               journal_copy(master, s(82), catalog=False))
+    report = analyse(replica.write(), master.write())
+    assert [(e['utc'], e['source']) for e in npe_events(report)] == [
+        ('2024-03-05T14:01:22Z', 'journal')]
+    # our archive of that host: the unit's JSON journal and messages
+    os.remove(os.path.join(master.root, 'sos_commands', 'logs',
+                           sos_journal_names('3.5')['boot']))
+    master.add('journal/pki-tomcatd@pki-tomcat.service.json',
+               [formats_journal(s(82), m) for m in NPE_LINES])
+    report = analyse(replica.write(), master.write())
+    assert [(e['utc'], e['source']) for e in npe_events(report)] == [
+        ('2024-03-05T14:01:22Z', 'journal:pki-tomcatd@pki-tomcat.service')]
 
 
 def formats_journal(when, msg):
@@ -570,10 +676,17 @@ def test_sosreport_tarball(tmp_path):
     assert {h['zone'] for h in report['hosts']} == {KOLKATA, NEW_YORK}
 
 
-def test_tarball_link_outside_is_ignored(tmp_path):
+@pytest.mark.parametrize('has_filter', [True, False])
+def test_tarball_link_outside_is_ignored(tmp_path, monkeypatch, has_filter):
+    """A link out of the archive is not extracted, and said so: by
+    tarfile's data filter, or by hand where Python lacks it (before
+    3.11.4 unless backported)."""
+    if not has_filter:
+        monkeypatch.delattr(tarfile, 'data_filter', raising=False)
     root = tmp_path / 'evil'
     (root / 'var' / 'log').mkdir(parents=True)
     os.symlink('/etc/passwd', root / 'var' / 'log' / 'ipareplica-install.log')
+    os.symlink('../../../../etc/passwd', root / 'var' / 'log' / 'messages')
     path = str(tmp_path / 'evil.tar.gz')
     with tarfile.open(path, 'w:gz') as tar:
         tar.add(str(root), arcname='evil')
@@ -581,8 +694,97 @@ def test_tarball_link_outside_is_ignored(tmp_path):
     inputs.add(path)
     try:
         assert inputs.hosts[0].files() == []
+        problems = inputs.hosts[0].problems
     finally:
         inputs.close()
+    assert len([p for p in problems if 'not read' in p]) == 2
+
+
+def test_directory_link_outside_is_ignored(tmp_path):
+    """A sosreport directory's link out of its tree is not followed."""
+    replica = Host(tmp_path, REPLICA, KOLKATA)
+    root = replica.write()
+    os.makedirs(os.path.join(root, 'var', 'log'))
+    os.symlink('/etc/passwd',
+               os.path.join(root, 'var', 'log', 'ipareplica-install.log'))
+    assert bundle.from_tree(root, 'sosreport').files() == []
+
+
+def sos_tarball(tmp_path, root, extra=()):
+    """root as sos packs it (one top directory, tar.xz), with extra
+    (name, size) members of zeros."""
+    path = str(tmp_path / (os.path.basename(root) + '.tar.xz'))
+    with tarfile.open(path, 'w:xz') as tar:
+        tar.add(root, arcname=os.path.basename(root))
+        for name, size in extra:
+            info = tarfile.TarInfo('%s/%s' % (os.path.basename(root), name))
+            info.size = size
+            tar.addfile(info, io.BytesIO(bytes(size)))
+    return path
+
+
+def written_below(top):
+    return {os.path.relpath(os.path.join(d, f), top): os.lstat(
+        os.path.join(d, f)).st_size for d, _, files in os.walk(top)
+        for f in files}
+
+
+def test_tarball_reads_only_our_members(tmp_path, monkeypatch):
+    """A sosreport tarball: only the members we read are written, the
+    300 MB core dump next to them is not; the journal over sos's size
+    limit is read through its link (sos 4.2+: the tailed copy in
+    sos_strings/logs/<name>.tailed, linked from sos_commands/logs/<name>,
+    sos/report/plugins/__init__.py _collect_cmd_output, tag 4.5.0); a
+    member over our bound is not read, and said so."""
+    replica, master = hosts(tmp_path)
+    replica_install(replica, T0, pkispawn_errors=[(85, RANGE_REQUEST_FAILED)])
+    name = sos_journal_names('4.5')['whole']
+    master.add('sos_strings/logs/%s.tailed' % name,
+               journal_copy(master, s(82), catalog=False))
+    root = master.write()
+    os.makedirs(os.path.join(root, 'sos_commands', 'logs'))
+    os.symlink('../../sos_strings/logs/%s.tailed' % name,
+               os.path.join(root, 'sos_commands', 'logs', name))
+    big = 'var/spool/abrt/ccpp-2024-03-05/coredump'
+    paths = [sos_tarball(tmp_path, replica.write()),
+             sos_tarball(tmp_path, root, [(big, 300 << 20)])]
+    temp = tmp_path / 'tmp'
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(temp))
+    inputs = bundle.Inputs()
+    try:
+        for path in paths:
+            inputs.add(path)
+        written = written_below(str(temp))
+        report = timeline.analyse(inputs.hosts)
+    finally:
+        inputs.close()
+    assert not [p for p in written if p.endswith('coredump')]
+    assert sum(written.values()) < 1 << 20
+    assert report['verdict'] == 'range-npe-clone-of-clone'
+    assert npe_events(report)[0]['utc'] == '2024-03-05T14:01:22Z'
+    monkeypatch.setattr(bundle, 'MEMBER_BOUND', 100)
+    inputs = bundle.Inputs()
+    try:
+        inputs.add(paths[1])
+        problems = inputs.hosts[0].problems
+        files = inputs.hosts[0].files()
+    finally:
+        inputs.close()
+    assert any('.tailed' in p and 'not read' in p for p in problems)
+    assert not [f for s, f in files if s == 'journal-text']
+
+
+def test_damaged_tarball_is_a_message(tmp_path):
+    replica, _ = hosts(tmp_path)
+    path = sos_tarball(tmp_path, replica.write())
+    with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) // 2)
+    script = os.path.join(os.path.dirname(sys.executable), 'dogtag-diagnose')
+    done = subprocess.run([script, 'analyse', path], capture_output=True,
+                          text=True)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    assert 'not a readable tar archive' in done.stderr
 
 
 def test_dst_fall_back_in_window():

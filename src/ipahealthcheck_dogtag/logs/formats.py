@@ -70,6 +70,7 @@ class Format:
     source = None       # the kind of log: debug, pkispawn, ipa, ds, journal
     clock = 'local'     # 'local', 'utc', 'offset' or 'epoch'
     header = None
+    skip = None         # lines that are neither records nor continuations
 
     def parse(self, match):
         """(naive or aware datetime, level, text) of a header match."""
@@ -211,15 +212,25 @@ def parse_journal_line(line):
 
 
 class JournalText(Format):
-    """journalctl's default `short` output, as sosreport saves it
-    (sos_commands/logs/journalctl_--no-pager): local time of the host, no
-    year and no zone. The year is the one of the failure judged (`year`),
-    or the one before when that would put the line in the future."""
+    """journalctl's default `short` output as sosreport saves it
+    (sos_commands/logs/journalctl_--no-pager*, see bundle.py), and
+    /var/log/messages in rsyslog's RSYSLOG_TraditionalFileFormat
+    (`%TIMESTAMP% %HOSTNAME% %syslogtag%%msg%`, RHEL 7's default): the
+    same `Mmm dd HH:MM:SS host ident[pid]: msg` line, local time of the
+    host, no year and no zone. The year is the one of the failure judged
+    (`year`), or the one before when that would put the line in the future.
+
+    journalctl's own lines start with '-- ' (`-- Logs begin at ...`,
+    `-- Reboot --`, and the `--catalog` explanations sos 3.6-4.3 ask for;
+    systemd src/shared/logs-show.c print_catalog, which newer systemd
+    prefixes with two light-shade glyphs in a UTF-8 locale): skipped, so
+    they are not glued to the record before them."""
 
     name = 'journal-short'
     source = 'journal-text'
     header = re.compile(r'^(\w{3}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) '
                         r'([^\[:\s]+)(\[\d+\])?: (.*)')
+    skip = re.compile('^(-- |\u2591\u2591 )')
     year = None
 
     def parse(self, m):
@@ -240,9 +251,16 @@ class JournalText(Format):
         return fmt
 
 
+class Messages(JournalText):
+    """/var/log/messages: the journal-short line shape (see JournalText)."""
+
+    name = 'syslog-traditional'
+    source = 'messages'
+
+
 FORMATS = [DogtagDebug11(), DogtagDebug10(), Pkispawn(), Pkispawn10(),
            IpaInstall(), DirsrvErrors(), DirsrvAccess(), Journal(),
-           JournalText()]
+           JournalText(), Messages()]
 BY_SOURCE = {}
 for _f in FORMATS:
     BY_SOURCE.setdefault(_f.source, []).append(_f)
@@ -323,6 +341,8 @@ def parse_lines(lines, fmt, zone, host, file, source=None):
                 when, level, text, unit = parsed
                 yield Event(when, host, source or 'journal', level, text,
                             file, None, None)
+            continue
+        if fmt.skip and fmt.skip.match(line):
             continue
         m = fmt.header.match(line)
         if not m:
