@@ -343,3 +343,109 @@ def test_a_report_without_dogtag_results(tmp_path):
         assert inputs[name]['kw']['server'] == server
         assert 'holds no dogtag.* result' in inputs[name]['kw']['msg']
     assert 'a.json' not in inputs
+
+
+# Loaded first by the command's Python (a sitecustomize on PYTHONPATH comes
+# before the system's): any import of ipahealthcheck fails as on a host
+# where the core is not installed.
+BLOCKER = '''import sys
+
+
+class NoCore:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'ipahealthcheck' or name.startswith('ipahealthcheck.'):
+            raise ModuleNotFoundError('No module named %r' % name, name=name)
+
+
+sys.meta_path.insert(0, NoCore())
+'''
+
+
+def mixed_reports(directory):
+    """Reports giving SUCCESS, WARNING, ERROR and an unusable file."""
+    masters = ['a.example.test', 'b.example.test', 'c.example.test']
+    for server in masters[:2]:
+        (directory / (server + '.json')).write_text(report_of(server,
+                                                              masters))
+    ruv_report(directory / 'r.json', 'r.example.test', 7,
+               [[7, 'r.example.test'], [9, 'gone.example.test']])
+    (directory / 'x.json').write_text('{"truncated": ')
+
+
+def test_runs_without_the_core(tmp_path):
+    """Issue 15: dogtag-clustercheck only reads JSON, yet it stopped with
+    ModuleNotFoundError where ipahealthcheck is not installed. Without the
+    core it now gives the same results, outputs and exit code as with it."""
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    mixed_reports(reports)
+    blocker = tmp_path / 'nocore'
+    blocker.mkdir()
+    (blocker / 'sitecustomize.py').write_text(BLOCKER)
+    env = dict(os.environ, PYTHONPATH=str(blocker))
+    probe = subprocess.run([sys.executable, '-c', 'import ipahealthcheck'],
+                           env=env, stderr=subprocess.PIPE, text=True)
+    assert 'ModuleNotFoundError' in probe.stderr      # the blocker works
+
+    def run(output, env=None):
+        return subprocess.run(
+            [os.path.join(BIN, 'dogtag-clustercheck'), str(reports),
+             '--output-type', output], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+
+    def timeless(text):
+        return [{k: v for k, v in r.items()
+                 if k not in ('uuid', 'when', 'duration')}
+                for r in json.loads(text)]
+
+    for output in ('json', 'human', 'table'):
+        core, plain = run(output), run(output, env)
+        assert plain.stderr == '' and core.stderr == ''
+        assert (plain.returncode, core.returncode) == (1, 1)
+        if output == 'json':
+            assert timeless(plain.stdout) == timeless(core.stdout)
+            assert {r['result'] for r in timeless(plain.stdout)} == {
+                'SUCCESS', 'WARNING', 'ERROR'}
+        else:
+            assert plain.stdout == core.stdout
+    healthy = tmp_path / 'healthy'
+    healthy.mkdir()
+    (healthy / 'a.json').write_text(report_of('a.example.test'))
+    done = subprocess.run([os.path.join(BIN, 'dogtag-clustercheck'),
+                           str(healthy), '--failures-only', '--output-type',
+                           'human'], stdout=subprocess.PIPE, text=True,
+                          env=env, timeout=120)
+    assert (done.returncode, done.stdout) == (0, 'No issues found.\n')
+
+
+def test_outputs_are_the_cores(tmp_path, capsys):
+    """The results, as dogtag-clustercheck writes them without the core,
+    are what the core's own JSON and Human outputs (core/output.py) write
+    for the same results: the shape does not depend on the core."""
+    from argparse import Namespace
+
+    from ipahealthcheck.core.constants import getLevel
+    from ipahealthcheck.core.output import JSON, Human
+    from ipahealthcheck.core.plugin import Result, Results
+
+    from ipahealthcheck_dogtag.commands import clustercheck
+
+    mixed_reports(tmp_path)
+    ours = clustercheck.analyse(str(tmp_path))
+    results = Results()
+    for r in ours:
+        result = Result(None, getLevel(r['result']), r['source'],
+                        r['check'], duration=r['duration'], when=r['when'],
+                        **r['kw'])
+        result.uuid = r['uuid']
+        results.add(result)
+    for output, core in (('json', JSON), ('human', Human)):
+        for failures_only in (False, True):
+            options = Namespace(output_type=output, output_file=None,
+                                failures_only=failures_only, indent=2,
+                                all=True, severity=None)
+            clustercheck.render(ours, options)
+            mine = capsys.readouterr().out
+            core(options).render(results)
+            assert mine == capsys.readouterr().out
+            assert mine.count('\n') > 3

@@ -11,6 +11,10 @@ JSON is read; nothing connects anywhere.
 ipa-clustercheck itself cannot run a plugin: since ipahealthcheck 0.10 it
 stops with an AttributeError before loading any (its option validation
 reads options that are not set yet), hence a command of our own.
+
+It needs no ipahealthcheck: it runs on any Python 3 (a monitoring host, a
+support laptop), and writes its results itself, in the core's shapes (see
+`record` and `render`), whether or not the core is installed.
 """
 
 import argparse
@@ -18,14 +22,38 @@ import json
 import os
 import re
 import sys
-
-from ipahealthcheck.core import constants
-from ipahealthcheck.core.output import JSON, Human
-from ipahealthcheck.core.plugin import Result, Results
+import uuid
+from datetime import datetime, timezone
 
 from ipahealthcheck_dogtag import __version__
 
 SOURCE = 'dogtag.cluster'
+SUCCESS, WARNING, ERROR, CRITICAL = 'SUCCESS', 'WARNING', 'ERROR', 'CRITICAL'
+
+
+def record(level, check, key, msg, **kw):
+    """One result as the core writes it in its JSON output.
+
+    ipahealthcheck core 0.11 to 0.19 (core/plugin.py: Result.__init__ and
+    Results.output) gives each result, in this order, source, check,
+    result (the level's name), uuid (a random UUID), when (UTC as
+    %Y%m%d%H%M%SZ), duration (None unless the check was timed) and kw (key
+    and msg first, then the other keywords in the order given)."""
+    return {'source': SOURCE, 'check': check, 'result': level,
+            'uuid': str(uuid.uuid4()),
+            'when': datetime.now(timezone.utc).strftime('%Y%m%d%H%M%SZ'),
+            'duration': None, 'kw': dict(key=key, msg=msg, **kw)}
+
+
+def human(data):
+    """The core's `human` output (core/output.py, Human.generate, the same
+    from 0.11 to 0.19): one line per result, "RESULT: source.check.key:
+    message" with the message formatted from kw, or "No issues found."."""
+    if not data:
+        return 'No issues found.\n'
+    return ''.join('%s: %s.%s.%s: %s\n' % (
+        r['result'], r['source'], r['check'], r['kw']['key'],
+        r['kw']['msg'].format(**r['kw'])) for r in data)
 
 
 # Results that carry a repository's ranges, keyed by the repository. Other
@@ -210,17 +238,16 @@ def _take_ruv(report, record):
 
 def analyse(directory):
     """Results of the cluster view of the files in `directory`."""
-    results = Results()
+    results = []
 
     def add(level, check, key, msg, **kw):
-        results.add(Result(None, level, source=SOURCE, check=check,
-                           key=key, msg=msg, **kw))
+        results.append(record(level, check, key, msg, **kw))
 
     try:
         names = sorted(n for n in os.listdir(directory)
                        if os.path.isfile(os.path.join(directory, n)))
     except OSError as e:
-        add(constants.CRITICAL, 'InputCheck', 'directory', 'Cannot list '
+        add(CRITICAL, 'InputCheck', 'directory', 'Cannot list '
             '{directory}: {error}. Expected a directory holding one '
             'healthcheck JSON file per CA server.',
             directory=one_line(directory), error=one_line(str(e)))
@@ -232,7 +259,7 @@ def analyse(directory):
             report = read_report(path)
         except ReportError as e:
             # The other reports are still analysed without this one.
-            add(constants.ERROR, 'InputCheck', one_line(name), '{file} is '
+            add(ERROR, 'InputCheck', one_line(name), '{file} is '
                 'unusable: {problem}. Expected the JSON output of '
                 'ipa-healthcheck (without --failures-only). Write it again, '
                 'e.g. ipa-healthcheck --output-file <file> on that server.',
@@ -254,7 +281,7 @@ def analyse(directory):
 def _no_dogtag_results(report, name, add):
     """A report without any dogtag.* result tells nothing about its CA:
     not even "no CA here" (every check says that as key `ca`)."""
-    add(constants.ERROR, 'InputCheck', one_line(name), '{file} holds no '
+    add(ERROR, 'InputCheck', one_line(name), '{file} holds no '
         'dogtag.* result, so nothing is known about the CA of {server}. '
         'Expected the full JSON output of ipa-healthcheck with '
         'ipahealthcheck_dogtag installed, or of dogtag-healthcheck. Install '
@@ -272,25 +299,25 @@ def _inputs(reports, files, missing, listed, directory, add):
               'missing': sorted(missing),
               'directory': one_line(directory)}
     if not reports:
-        add(constants.ERROR, 'InputCheck', 'inputs', 'No server report in '
+        add(ERROR, 'InputCheck', 'inputs', 'No server report in '
             '{directory}: found {files} file(s), {unusable} of them '
             'unusable. Expected one healthcheck JSON file per CA server; a '
             'copy that failed leaves the directory empty. Collect each '
             'server\'s report (ipa-healthcheck --output-file <file>) into '
             'it and run again.', **fields)
     elif missing:
-        add(constants.ERROR, 'InputCheck', 'inputs', 'Read {servers} server '
+        add(ERROR, 'InputCheck', 'inputs', 'Read {servers} server '
             'report(s) from {directory}, but the reports list {listed} '
             'servers: none from {missing_servers}. Expected one report per '
             'server of IPA\'s server list and per CA replication peer. '
             'Collect the missing reports into the directory and run again.',
             missing_servers=', '.join(sorted(missing)), **fields)
     elif listed:
-        add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
+        add(SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
             'server report(s) from {directory}: one from each of the '
             '{listed} servers they list.', **fields)
     else:
-        add(constants.SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
+        add(SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
             'server report(s) from {directory}. No report lists the '
             'servers (IPA\'s server list comes with ipa-healthcheck\'s '
             'IPAMetaCheck), so a server that sent none cannot be named.',
@@ -305,14 +332,14 @@ def _missing(reports, add):
     for report in reports:
         expected |= report.masters | report.peers
     for server in sorted(expected - seen):
-        add(constants.ERROR, 'MissingRangesCheck', server, 'No report from '
+        add(ERROR, 'MissingRangesCheck', server, 'No report from '
             '{server}, which the other servers list as a server or CA peer: '
             'its ranges are not recorded anywhere in the input, so overlaps '
             'with it cannot be seen. Collect its healthcheck JSON (its '
             'nightly --output-file) into the directory.', server=server)
     empty = [r for r in reports if r.ca and not r.ranges]
     for report in empty:
-        add(constants.ERROR, 'MissingRangesCheck', report.name,
+        add(ERROR, 'MissingRangesCheck', report.name,
             'The report of {server} ({file}) has Dogtag results but no '
             'range: its CS.cfg could not be read or dogtag.ranges was '
             'excluded. Fix the findings on {server} and collect its '
@@ -334,7 +361,7 @@ def _replica_ids(reports, complete, add):
     stray = sorted(rid for rid in seen if rid not in owned)
     for rid in stray:
         host, holders = seen[rid]
-        add(constants.ERROR if complete else constants.WARNING,
+        add(ERROR if complete else WARNING,
             'ReplicaIdCheck', 'replica-id-%s' % rid, 'Replica ID {replica_id}'
             ' ({host}) is in the o=ipaca RUV of {holders} but no server '
             'reports it as its own' + ('' if complete else ' (some reports '
@@ -344,7 +371,7 @@ def _replica_ids(reports, complete, add):
             'the cleanallruv task).', replica_id=rid, host=host,
             holders=', '.join(sorted(holders)))
     if not stray:
-        add(constants.SUCCESS, 'ReplicaIdCheck', 'ruv', 'Every replica ID in '
+        add(SUCCESS, 'ReplicaIdCheck', 'ruv', 'Every replica ID in '
             'the o=ipaca RUVs belongs to a reporting server: {owned}.',
             owned=', '.join(str(r) for r in sorted(owned)))
 
@@ -367,7 +394,7 @@ def _ownership(reports, add):
                 if other[2] == server:
                     continue
                 clashes += 1
-                add(constants.ERROR, 'RangeOwnershipCheck',
+                add(ERROR, 'RangeOwnershipCheck',
                     '%s:%s:%s' % (key, server, other[2]),
                     '{server} ({which} {begin}..{end}) and {other} '
                     '({other_which} {other_begin}..{other_end}) both own '
@@ -380,7 +407,7 @@ def _ownership(reports, add):
                     other_end=str(other[1]), first=str(max(begin, other[0])),
                     last=str(min(end, other[1])))
         if not clashes:
-            add(constants.SUCCESS, 'RangeOwnershipCheck', key, 'No two of '
+            add(SUCCESS, 'RangeOwnershipCheck', key, 'No two of '
                 'the {servers} servers own the same {repository} numbers.',
                 servers=len({s[2] for s in spans}), repository=key)
 
@@ -388,8 +415,8 @@ def _ownership(reports, add):
 def _table_row(report, add):
     errors = [f for r, f in report.findings if r in ('ERROR', 'CRITICAL')]
     warnings = [f for r, f in report.findings if r == 'WARNING']
-    level = constants.ERROR if errors else \
-        constants.WARNING if warnings else constants.SUCCESS
+    level = ERROR if errors else \
+        WARNING if warnings else SUCCESS
     add(level, 'ServerFindingsCheck', report.name, '{server}: {errors} '
         'error(s), {warnings} warning(s) in dogtag.*{listing}',
         server=report.name, file=one_line(report.path), errors=len(errors),
@@ -400,24 +427,42 @@ def _table_row(report, add):
                 for k, v in sorted(report.ranges.items())})
 
 
-class Table(Human):
-    """A table per server of the dogtag.* findings, then the other results."""
+def table(data):
+    """A table per server of the dogtag.* findings, then the other results
+    as `human` shows them."""
+    rows = [r for r in data if r['check'] == 'ServerFindingsCheck']
+    rest = [r for r in data if r['check'] != 'ServerFindingsCheck']
+    width = max([len(r['kw']['key']) for r in rows] + [6])
+    lines = ['%-*s  %6s  %8s  %s' % (width, 'SERVER', 'ERRORS',
+                                     'WARNINGS', 'FINDINGS')]
+    for row in rows:
+        kw = row['kw']
+        lines.append('%-*s  %6d  %8d  %s' % (
+            width, kw['key'], kw['errors'], kw['warnings'],
+            ', '.join(kw['findings']) or '-'))
+    return '\n'.join(lines) + '\n\n' + human(rest)
 
-    def generate(self, data):
-        rows = [r for r in data if r['check'] == 'ServerFindingsCheck']
-        rest = [r for r in data if r['check'] != 'ServerFindingsCheck']
-        width = max([len(r['kw']['key']) for r in rows] + [6])
-        lines = ['%-*s  %6s  %8s  %s' % (width, 'SERVER', 'ERRORS',
-                                         'WARNINGS', 'FINDINGS')]
-        for row in rows:
-            kw = row['kw']
-            lines.append('%-*s  %6d  %8d  %s' % (
-                width, kw['key'], kw['errors'], kw['warnings'],
-                ', '.join(kw['findings']) or '-'))
-        return '\n'.join(lines) + '\n\n' + super().generate(rest)
+
+def render(results, options):
+    """The output as the core's Output.render writes it (core/output.py,
+    0.11 to 0.19): without SUCCESS results under --failures-only; JSON as
+    json.dumps(results, indent=N), with a final newline only on stdout."""
+    data = [r for r in results
+            if not (options.failures_only and r['result'] == SUCCESS)]
+    if options.output_type == 'json':
+        text = json.dumps(data, indent=options.indent)
+        if options.output_file is None:
+            text += '\n'
+    else:
+        text = OUTPUTS[options.output_type](data)
+    if not options.output_file:
+        sys.stdout.write(text)
+        return
+    with open(options.output_file, 'w') as f:
+        f.write(text)
 
 
-OUTPUTS = {'table': Table, 'human': Human, 'json': JSON}
+OUTPUTS = {'table': table, 'human': human, 'json': None}
 
 
 def main(argv=None):
@@ -435,11 +480,14 @@ def main(argv=None):
     parser.add_argument('--version', action='version',
                         version='ipahealthcheck_dogtag: %s' % __version__)
     options = parser.parse_args(argv)
-    options.all = True
-    options.severity = None
     results = analyse(options.directory)
-    OUTPUTS[options.output_type](options).render(results)
-    return int(any(r.result != constants.SUCCESS for r in results.results))
+    try:
+        render(results, options)
+    except OSError as e:
+        print('dogtag-clustercheck: cannot write %s: %s' % (
+            options.output_file, e.strerror or e), file=sys.stderr)
+        return 1
+    return int(any(r['result'] != SUCCESS for r in results))
 
 
 if __name__ == '__main__':
