@@ -449,3 +449,12 @@ def test_outputs_are_the_cores(tmp_path, capsys):
             core(options).render(results)
             assert mine == capsys.readouterr().out
             assert mine.count('\n') > 3
+
+
+def test_an_unwritable_output_file_is_a_message(tmp_path):
+    """Before, the core's Output.write_file raised: a traceback."""
+    target = tmp_path / 'no' / 'such' / 'out.json'
+    done = clustercheck(tmp_path, '--output-file', str(target))
+    assert done.returncode == 1
+    assert done.stderr == 'dogtag-clustercheck: cannot write %s: No such ' \
+        'file or directory\n' % target
