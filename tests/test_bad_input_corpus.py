@@ -153,7 +153,9 @@ CORPUS = [
          config={'dogtag_instance_dir': '/nonexistent/pki-x'}),
     Case('ipa-basedn-not-a-dn', HEALTHY,
          config={'dogtag_ipa_basedn': 'not a dn'}),
-    Case('ldap-uri-nowhere', ((LAST, 'ldap', 'ERROR'),),
+    # The first check gives the full ERROR; LastNumberCheck, later, the
+    # brief WARNING that it did not look.
+    Case('ldap-uri-nowhere', ((LAST, 'ldap', 'WARNING'),),
          config={'dogtag_ldap_uri': '/nonexistent/slapd.socket'}),
     # -- CS.cfg contents ----------------------------------------------------
     Case('end-120-digits', CERTS_ERROR,

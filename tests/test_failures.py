@@ -108,14 +108,19 @@ def test_ldap_server_down(scenario, tmp_path):
         ('SUCCESS', 'ca.debug')]
     results = [r for r in results if r['source'] != 'dogtag.logs']
     assert len(results) == len(registry.plugins) - 1
-    assert {(r['result'], r['kw']['key']) for r in results} == {
-        ('ERROR', 'ldap')}
+    assert [r['kw']['key'] for r in results] == ['ldap'] * len(results)
+    # The first check tells the failure in full, and the way to silence it;
+    # each later check, briefly, that it did not look (same key).
+    assert results[0]['result'] == 'ERROR'
     assert "Can't contact LDAP server" in results[0]['kw']['error']
     assert results[0]['kw']['failure'] == 'unreachable'
     assert 'ipactl start' in results[0]['text']
-    # The same message from every check, and the way to silence it.
-    assert len({r['text'] for r in results}) == 1
     assert '"key = ldap" in the [excludes] section' in results[0]['text']
+    told = '%s.%s' % (results[0]['source'], results[0]['check'])
+    assert {r['text'] for r in results[1:]} == {
+        'Not checked: the CA database at %s cannot be read (unreachable); '
+        'see the ldap ERROR of %s.' % (results[0]['kw']['uri'], told)}
+    assert {r['result'] for r in results[1:]} == {'WARNING'}
 
 
 def test_no_ldapi_to_be_found(tmp_path):
@@ -232,7 +237,8 @@ def test_server_that_stops_answering(scenario, mocker):
     reading = [p.__name__ for p in registry.plugins if p.requires_directory]
     failed = [r for r in results if r['kw']['key'] == 'ldap']
     assert [r['check'] for r in failed] == reading
-    assert all(r['result'] == 'ERROR' and r['kw']['failure'] == 'silent'
-               for r in failed)
+    assert all(r['kw']['failure'] == 'silent' for r in failed)
+    assert [r['result'] for r in failed] == \
+        ['ERROR'] + ['WARNING'] * (len(failed) - 1)
     assert 'no answer to the bind within' in failed[0]['kw']['error']
     assert waits.call_count == 1

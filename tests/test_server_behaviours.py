@@ -413,11 +413,16 @@ def test_server_behaviour(box, behaviour, timeout, failure, reach):
     checks = [r['check'] for r in results]
     order = list(dict.fromkeys(checks))
     if reach == ALL_LDAP:
-        # One clear result per check, the same in each.
+        # One result per check: the first check's full ERROR, then each
+        # later check's brief WARNING that it did not look, naming it.
         assert [r['check'] for r in ldap_results] == order
         assert len(results) == len(order)
-        assert len({(r['kw']['msg'], r['kw']['error'], r['kw']['what'])
-                    for r in ldap_results}) == 1
+        first, rest = ldap_results[0], ldap_results[1:]
+        assert rest
+        told = '%s.%s' % (first['source'], first['check'])
+        assert all(r['result'] == 'WARNING' and 'error' not in r['kw'] and
+                   r['kw']['failure'] == failure and
+                   r['kw']['reported_by'] == told for r in rest), rest
     else:
         failed = order[order.index('LastNumberCheck'):]
         assert [r['check'] for r in ldap_results] == failed
@@ -468,10 +473,14 @@ def test_human_output_of_a_silent_server(box):
     # dogtag.logs reads files only: its SUCCESS line is not about the server.
     lines = [line for line in done.stdout.splitlines()
              if not line.startswith('SUCCESS: dogtag.logs.')]
-    assert lines, done.stderr
-    assert all(line.startswith('ERROR: dogtag.') and '.ldap: Cannot read '
-               'the CA database' in line and 'key = ldap' in line
-               for line in lines)
+    assert len(lines) > 1, done.stderr
+    assert lines[0].startswith('ERROR: dogtag.') and '.ldap: Cannot read ' \
+        'the CA database' in lines[0] and 'key = ldap' in lines[0]
+    told = lines[0].split()[1][:-len('.ldap:')]
+    assert all(line.startswith('WARNING: dogtag.') and '.ldap: Not checked: '
+               'the CA database at ldapi://' in line and
+               line.endswith('(silent); see the ldap ERROR of %s.' % told)
+               for line in lines[1:]), lines
     assert SECRET not in done.stdout + done.stderr
     assert 'Traceback' not in done.stderr
 
@@ -485,6 +494,77 @@ def test_excludes_key_ldap_silences_a_stopped_server(box):
         box.ds.start()
     assert _results(done) == []
     assert done.returncode == 0, done.stdout
+
+
+def _full_ldap_errors(results):
+    return [r for r in results if r['kw']['key'] == 'ldap' and
+            r['result'] == 'ERROR' and 'Cannot read the CA database' in
+            r['kw']['msg'] and {'uri', 'what', 'error', 'failure',
+                                'advice'} <= set(r['kw'])]
+
+
+def _directory_checks(box, conf):
+    """(source, check) of every check that reads the directory, as
+    --list-sources prints them."""
+    done = subprocess.run([os.path.join(BIN, 'dogtag-healthcheck'),
+                           '--config', conf, '--list-sources'],
+                          stdout=subprocess.PIPE, text=True, check=True)
+    checks, source = set(), None
+    for line in done.stdout.splitlines():
+        if not line.startswith(' '):
+            source = line.strip()
+        elif source != 'dogtag.logs':
+            checks.add((source, line.strip()))
+    assert len(checks) > 5, done.stdout
+    return checks
+
+
+def assert_one_voice(box, conf, done):
+    """A stopped server: one full `ldap` ERROR; every other directory check
+    still has a result, a brief WARNING that it did not look; none says
+    SUCCESS; the run fails."""
+    assert 'Traceback' not in done.stderr, done.stderr
+    results = _results(done)
+    [full] = _full_ldap_errors(results)
+    assert full['kw']['failure'] == 'unreachable'
+    assert 'Start it' in full['kw']['advice']
+    told = '%s.%s' % (full['source'], full['check'])
+    assert {(r['source'], r['check']) for r in results} == \
+        _directory_checks(box, conf)
+    rest = [r for r in results if r is not full]
+    assert len(rest) == len(results) - 1 > 0
+    for r in rest:
+        assert (r['result'], r['kw']['key']) == ('WARNING', 'ldap'), r
+        assert r['kw']['msg'].format(**r['kw']) == (
+            'Not checked: the CA database at %s cannot be read '
+            '(unreachable); see the ldap ERROR of %s.' % (full['kw']['uri'],
+                                                          told)), r
+    assert not [r for r in results if r['result'] == 'SUCCESS']
+    assert done.returncode == 1
+
+
+def test_a_stopped_server_is_told_once_by_dogtag_healthcheck(box):
+    """Before, each of the directory checks gave the same full ERROR."""
+    conf = box.config(2)
+    box.ds.stop()
+    try:
+        done, _ = box.run(conf)
+    finally:
+        box.ds.start()
+    assert_one_voice(box, conf, done)
+
+
+def test_a_stopped_server_is_told_once_by_pki_healthcheck(box):
+    """The same run through pki-healthcheck's main (reproduced in
+    test_pki_healthcheck.py), which has no service checks either."""
+    from test_pki_healthcheck import pki_healthcheck
+    conf = box.config(2, extra='[dogtag]\ninstance_name = behaviours\n')
+    box.ds.stop()
+    try:
+        done = pki_healthcheck(box.dir, conf)
+    finally:
+        box.ds.start()
+    assert_one_voice(box, conf, done)
 
 
 # -- a scan cut short by the time budget ------------------------------------

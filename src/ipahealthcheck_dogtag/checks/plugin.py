@@ -65,6 +65,11 @@ LDAP_MSG = ('Cannot read the CA database at {uri} ({what}): {error}. '
             'limit. {advice}. While it is down for maintenance, "key = '
             'ldap" in the [excludes] section of the healthcheck '
             'configuration silences this result.')
+# The same remembered failure met again by a later check of the run: that
+# check did not look, and says so briefly (a WARNING: the ERROR above is the
+# one voice of the failure). Same key, so that "key = ldap" silences both.
+NOT_READ_MSG = ('Not checked: the CA database at {uri} cannot be read '
+                '({failure}); see the ldap ERROR of {reported_by}.')
 
 
 # Values shown in a message (and keys) come from the directory, CS.cfg and
@@ -116,6 +121,17 @@ class Context:
         self._topology = None
         self._exists = {}
         self._server = None
+        self._told = []     # (DirectoryError, source.check) reported in full
+
+    def told(self, error):
+        """The check that reported this very failure in full, or None."""
+        for seen, check in self._told:
+            if seen is error:
+                return check
+        return None
+
+    def tell(self, error, check):
+        self._told.append((error, check))
 
     def start_check(self, started):
         """A check begins: its reads must all return within limit()."""
@@ -338,8 +354,31 @@ class DogtagCheck(Plugin):
             yield self.ldap_result(database, e)
 
     def ldap_result(self, database, error):
-        """The one `ldap` result every check gives when it cannot read: an
-        ERROR, or a WARNING when only the check's time budget ran out."""
+        """The `ldap` result a check gives when it cannot read: an ERROR, or
+        a WARNING when only the check's time budget ran out.
+
+        A failure to connect is remembered for the run (Directory.connect),
+        so a stopped server would give every check the same full ERROR. The
+        first check to meet it reports it in full; the later ones report,
+        briefly, that they did not look and where the full result is.
+        Upstream's convention (`requires = ('dirsrv',)`) is not used:
+        ipahealthcheck's core/core.py run_plugins, in every tag 0.11 to
+        0.19, skips a check whose requirements are not in `available` with
+        a debug log line only ("Not providing a Result in this case"), and
+        only IPA's service checks (meta/services.py, class dirsrv, 0.11 to
+        0.19) put `dirsrv` in `available`: under pki-healthcheck and
+        dogtag-healthcheck, which have none, every check would be skipped
+        in silence, and under ipa-healthcheck a stopped server would leave
+        our checks without any result. The dirsrv service checked there is
+        IPA's instance, not necessarily dogtag_ldap_uri.
+        """
+        reported_by = self.context.told(error)
+        if reported_by is not None:
+            return self.result(constants.WARNING, 'ldap', NOT_READ_MSG,
+                               uri=database.ldap_uri, failure=error.reason,
+                               reported_by=reported_by)
+        self.context.tell(error, '%s.%s' % (
+            self.__class__.__module__, self.__class__.__name__))
         level = constants.WARNING if error.reason == OUT_OF_TIME \
             else constants.ERROR
         return self.result(
