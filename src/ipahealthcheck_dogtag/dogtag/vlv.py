@@ -103,7 +103,11 @@ class LMDBStat:
 
 def lmdb_stats(directory, backend):
     """{database name: LMDBStat} of an LMDB backend, or None when the
-    backend is not on LMDB. The monitor gives for database <n> dbiName-<n>,
+    backend is not on LMDB or its monitor cannot be read (no claim about
+    LMDB then). Only the LMDB monitor of a backend lists its databases, as
+    dbiName-<n>, "<backend>/<name>.db" (the BerkeleyDB one lists files,
+    dbFilename-<n>); names are kept lower-cased without the backend and
+    ".db". The monitor gives for database <n> dbiName-<n>,
     dbiFlags-<n> (OPEN, DIRTY, ...) and, when open, dbiEntries-<n> (LMDB's
     ms_entries: the items on disk) (389-ds-base 3.1.2
     db-mdb/mdb_monitor.c, dbmdb_monitor_instance_search)."""
@@ -135,25 +139,9 @@ def lmdb_stats(directory, backend):
 def lmdb_databases(directory, backend):
     """The names of the databases 389-DS has registered for an LMDB
     backend, open or not, or None when the backend is not on LMDB (or its
-    monitor cannot be read).
-
-    Only the LMDB monitor of a backend lists its databases, as dbiName-<n>
-    ("<backend>/<name>.db", lower-cased; 389-ds-base 3.1.2
-    db-mdb/mdb_monitor.c); the BerkeleyDB one lists files (dbFilename-<n>).
-    """
-    try:
-        attrs = directory.entry(
-            'cn=monitor,cn=%s,cn=ldbm database,cn=plugins,cn=config'
-            % backend, ['*'])
-    except DirectoryError:
-        return None     # no claim about LMDB then
-    names = [values[0].decode('utf-8', 'replace')
-             for key, values in (attrs or {}).items()
-             if key.startswith('dbiname-') and values]
-    if not names:
-        return None
-    return {name.split('/', 1)[-1].lower().rsplit('.db', 1)[0]
-            for name in names}
+    monitor cannot be read): the names of `lmdb_stats`."""
+    stats = lmdb_stats(directory, backend)
+    return None if stats is None else set(stats)
 
 
 def may_use(directory, definition, bind_dn):
