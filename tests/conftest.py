@@ -9,12 +9,14 @@ a second or two; the server is created once and destroyed at the end.
 import json
 import os
 import re
+import tempfile
 
 import pytest
 
 from ipahealthcheck.core.config import read_config
 
 import ipahealthcheck_dogtag
+from ipahealthcheck_dogtag import findings
 from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.checks.plugin import registry
 # Import every check module, as the framework does through entry points.
@@ -39,6 +41,58 @@ def pytest_sessionstart(session):
                     '(%s), not from an installed wheel: run ./scripts/test '
                     '(or set DOGTAG_TEST_SOURCE_TREE=1 while developing).'
                     % where, returncode=3)
+    # Every result the suite produces, in this process or in a command it
+    # runs, is recorded with its code and test (findings.record).
+    handle, path = tempfile.mkstemp(prefix='dogtag-findings-')
+    os.close(handle)
+    os.environ[findings.RECORD] = path
+    session.config.findings_record = path
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After a whole, passing run: every code of the catalog was produced
+    by some test, or its declaration says why no test can produce it."""
+    path = getattr(session.config, 'findings_record', None)
+    if not path:
+        return
+    seen = {}
+    with open(path) as lines:
+        for line in lines:
+            code, _, test = line.strip().partition(' ')
+            seen.setdefault(code, test)
+    os.unlink(path)
+    tests = os.path.dirname(os.path.abspath(__file__))
+    files = {f for f in os.listdir(tests)
+             if f.startswith('test_') and f.endswith('.py')}
+    ran = {os.path.basename(item.fspath) for item in session.items}
+    whole = ran == files and not session.config.getoption('keyword') and \
+        not session.config.getoption('markexpr') and \
+        len(session.items) == session.testscollected
+    session.config.findings_seen = seen
+    if not whole or exitstatus != 0:
+        return
+    unshown = [f.code for f in findings.load()
+               if f.code not in seen and not f.unseen]
+    if unshown:
+        session.config.findings_unshown = unshown
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    _server_errors(terminalreporter)
+    config = terminalreporter.config
+    unshown = getattr(config, 'findings_unshown', None)
+    seen = getattr(config, 'findings_seen', None)
+    if unshown:
+        terminalreporter.section('findings no test produced')
+        for code in unshown:
+            terminalreporter.write_line(
+                '%s %s' % (code, findings.CATALOG[code].title))
+    elif seen is not None:
+        terminalreporter.write_line(
+            'findings: %d of %d codes produced by the tests'
+            % (len(set(seen) & set(findings.CATALOG)),
+               len(findings.load())))
 
 
 _SERVER_ERRORS = []
@@ -59,7 +113,7 @@ def ds(request):
     server.destroy()
 
 
-def pytest_terminal_summary(terminalreporter):
+def _server_errors(terminalreporter):
     if _SERVER_ERRORS:
         terminalreporter.section('errors log of the shared 389-DS')
         for line in _SERVER_ERRORS:

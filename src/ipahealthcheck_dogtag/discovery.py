@@ -1,7 +1,7 @@
 """Find the local Dogtag CA database: CS.cfg files, PKI version, the 389-DS URI.
 
-Everything here reads files only. Problems become `Finding`s carrying a
-message that says what was expected, what was found and what to do; the
+Everything here reads files only. Problems are raised as `Problem`s: the
+name of a finding of the catalog (findings/common.py) with its facts; the
 checks turn them into results.
 """
 
@@ -26,14 +26,16 @@ SUBSYSTEMS = ('ca', 'kra')
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
-class Finding(Exception):
-    """A discovery problem, already phrased for the user."""
+class Problem(Exception):
+    """A problem met below the checks: the name of the catalog's finding,
+    the result's key and the facts it carries. Modules below the findings
+    layer raise it without importing the catalog."""
 
-    def __init__(self, key, msg, **fields):
-        super().__init__(msg)
+    def __init__(self, name, key=None, **facts):
+        super().__init__(name)
+        self.name = name
         self.key = key
-        self.msg = msg
-        self.fields = fields
+        self.facts = facts
 
 
 class Settings:
@@ -51,6 +53,8 @@ class Settings:
         self.ldap_uri = _option(config, 'dogtag_ldap_uri')
         self.pki_version = _option(config, 'dogtag_pki_version')
         self.ipa_basedn = _option(config, 'dogtag_ipa_basedn')
+        # CODE[:key] entries: the findings silenced one by one.
+        self.exclude = _option(config, 'dogtag_exclude')
         self.timeout = self._number(config, NUMERIC['timeout'])
         self.agreement_failure_hours = self._number(
             config, NUMERIC['dogtag_agreement_failure_hours'])
@@ -192,10 +196,10 @@ class CADatabase:
         self.hostname = hostname
         self.instance_id = os.path.basename(os.path.normpath(instance_dir))
         self.subsystems = subsystems
-        self.problems = problems or {}          # subsystem name -> Finding
+        self.problems = problems or {}          # subsystem name -> Problem
         self.pki_version = pki_version          # tuple or None
         self.ldap_uri = ldap_uri                # None: see ldap_problem
-        self.ldap_problem = None                # Finding: no 389-DS found
+        self.ldap_problem = None                # Problem: no 389-DS found
 
     @property
     def pki_version_text(self):
@@ -311,7 +315,7 @@ DIRSRV_ACCESS = ('the 389-DS configuration, to find the LDAPI socket of '
 
 
 def no_access(key, path, error, expected=PKI_ACCESS):
-    """The Finding for a path this process is not allowed to read.
+    """The Problem for a path this process is not allowed to read.
 
     PKI creates the instance directory and its subdirectories with mode
     0770 and its files with 0660, owned by the PKI user (dogtagpki/pki
@@ -319,17 +323,14 @@ def no_access(key, path, error, expected=PKI_ACCESS):
     DEFAULT_FILE_MODE, PKIServer.makedirs): only root and that user can
     look in. Not being allowed to look is no answer about what is there.
     """
-    return Finding(key, 'Cannot read {path}: {error} for {user}, who may '
-                   'not enter or read {blocked}. Expected to read '
-                   + expected + '. Run the healthcheck as root (e.g. sudo '
-                   'ipa-healthcheck).', path=path,
+    return Problem('no-access', key, path=path,
                    error=error.strerror or str(error), user=caller(),
-                   blocked=_blocked_at(path))
+                   blocked=_blocked_at(path), needed=expected)
 
 
 def is_directory(path, key):
     """True for a directory, False when nothing is there (or not a
-    directory); raises Finding when this process cannot look."""
+    directory); raises Problem when this process cannot look."""
     try:
         return stat.S_ISDIR(os.stat(path).st_mode)
     except (FileNotFoundError, NotADirectoryError):
@@ -337,41 +338,27 @@ def is_directory(path, key):
     except PermissionError as e:        # EACCES, EPERM
         raise no_access(key, path, e)
     except OSError as e:
-        raise Finding(key, 'Cannot look at {path}: {error}. Expected to '
-                      'find whether it is a directory. Check the file '
-                      'system (dmesg, the ownership and mode of {path}).',
-                      path=path, error=e.strerror or str(e))
+        raise Problem('cannot-look', key, path=path,
+                      error=e.strerror or str(e))
 
 
 def read_cs_cfg(path):
-    """Parse CS.cfg. Raises Finding when unusable."""
+    """Parse CS.cfg. Raises Problem when unusable."""
     key = '%s.config' % _subsystem_of(path)
     try:
         data = read_regular(path, CS_CFG_LIMIT)
     except FileNotFoundError:
-        raise Finding(key,
-                      'CS.cfg not found: expected the Dogtag configuration '
-                      'at {path}, found no file. Check dogtag_instance_dir '
-                      'or restore CS.cfg from its backup (CS.cfg.bak).',
-                      path=path)
+        raise Problem('cs-cfg-missing', key, path=path)
     except PermissionError as e:
         raise no_access(key, path, e)
     except Refused as e:
-        raise Finding(key, 'Refused to read {path}: {reason}. Expected '
-                      'CS.cfg to be a regular file of key=value lines; '
-                      'restore it from its backup (CS.cfg.bak in the same '
-                      'directory).', path=path, reason=str(e))
+        raise Problem('cs-cfg-refused', key, path=path, reason=str(e))
     except OSError as e:
-        raise Finding(key,
-                      'Cannot read {path}: {error}. Expected a text file of '
-                      'key=value lines; restore CS.cfg from its backup.',
-                      path=path, error=e.strerror or str(e))
+        raise Problem('cs-cfg-unreadable', key, path=path,
+                      error=e.strerror or str(e))
     cfg = parse_properties(data)
     if not cfg:
-        raise Finding(key,
-                      '{path} holds no key=value lines: expected the Dogtag '
-                      'configuration. Restore CS.cfg from its backup '
-                      '(CS.cfg.bak in the same directory).', path=path)
+        raise Problem('cs-cfg-empty', key, path=path)
     return cfg
 
 
@@ -538,28 +525,20 @@ def discover_ldap_uri(configured=None):
         socket = _dse_ldapi_path(instances[0])
         if socket:
             return ldapi_uri_for(socket)
-    raise Finding('ldap', 'Cannot tell which 389-DS instance holds the CA '
-                  'database: expected an IPA realm in {ipa_conf} or exactly '
-                  'one instance with LDAPI under {dirsrv}, found {count}. Set '
-                  'dogtag_ldap_uri in the [default] section of the '
-                  'healthcheck configuration (a socket path such as '
-                  '/run/slapd-EXAMPLE-TEST.socket).',
+    raise Problem('ldap-instance-unknown', 'ldap',
                   ipa_conf=IPA_DEFAULT_CONF, dirsrv=DIRSRV_CONF_DIR,
                   count=len(instances))
 
 
 def discover(settings):
-    """CADatabase, or NoCA; raises Finding when a CA is there but unusable."""
+    """CADatabase, or NoCA; raises Problem when a CA is there but unusable."""
     source = settings.instance_dir_source
     instance_dir = settings.instance_dir or DEFAULT_INSTANCE_DIR
     name = os.path.basename(os.path.normpath(instance_dir))
     if source == 'instance_name' and (
             os.path.dirname(instance_dir) != PKI_INSTANCE_ROOT or
             name in ('', '.', '..') or _CONTROL.search(name)):
-        raise Finding('ca.config', 'instance_name is {value}: expected the '
-                      'name of a PKI instance under {root}, such as '
-                      'pki-tomcat. Correct instance_name in the [dogtag] '
-                      'section of /etc/pki/healthcheck.conf.',
+        raise Problem('instance-name-bad', 'ca.config',
                       value=os.path.relpath(instance_dir, PKI_INSTANCE_ROOT),
                       root=PKI_INSTANCE_ROOT)
     ca_dir = os.path.join(instance_dir, 'conf', 'ca')
@@ -569,11 +548,7 @@ def discover(settings):
         if source == 'dogtag_instance_dir' or (
                 source == 'instance_name' and
                 instance_dir != DEFAULT_INSTANCE_DIR):
-            raise Finding('ca.config', 'No Dogtag CA under {instance_dir}: '
-                          'expected the directory {ca_dir}, which does not '
-                          'exist. Correct ' + source + ' in the '
-                          'healthcheck configuration, or remove it to use '
-                          'the default {default}.',
+            raise Problem('instance-dir-no-ca', 'ca.config', setting=source,
                           instance_dir=instance_dir, ca_dir=ca_dir,
                           default=DEFAULT_INSTANCE_DIR)
         return NoCA('no Dogtag CA is configured on this host (%s does not '
@@ -587,15 +562,12 @@ def discover(settings):
         if is_directory(kra_dir, 'kra.config'):
             path = os.path.join(kra_dir, 'CS.cfg')
             subsystems['kra'] = Subsystem('kra', path, read_cs_cfg(path))
-    except Finding as finding:
+    except Problem as finding:
         problems['kra'] = finding
     if settings.pki_version:
         version = parse_version(settings.pki_version)
         if version is None:
-            raise Finding('ca.config', 'dogtag_pki_version is {value}: '
-                          'expected a version such as 11.5.0. Correct it in '
-                          'the healthcheck configuration or remove it to use '
-                          'the installed version.',
+            raise Problem('pki-version-bad', 'ca.config',
                           value=settings.pki_version)
     else:
         version = installed_pki_version()
@@ -603,7 +575,7 @@ def discover(settings):
     # not finding one is reported by the checks that read the directory.
     try:
         uri, ldap_problem = discover_ldap_uri(settings.ldap_uri), None
-    except Finding as finding:
+    except Problem as finding:
         uri, ldap_problem = None, finding
     ipa = read_ipa_conf()
     hostname = (subsystems['ca'].get('machineName') or ipa.get('host') or

@@ -19,7 +19,7 @@ from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.dogtag.agreements import iso, parse_time
-from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 
 # admin-<fqdn>: at least two DNS labels. `admin`, `ipara`, `pkidbuser`,
@@ -59,7 +59,7 @@ class TemporaryAdminCheck(DogtagCheck):
             return
         try:
             topology = self.context.topology()
-        except Finding:
+        except Problem:
             topology = None             # the account is reported anyway
         for dn, attrs in accounts:
             yield self.judge(database, basedn, topology, dn, attrs)

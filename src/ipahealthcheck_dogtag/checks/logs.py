@@ -57,7 +57,7 @@ HINTS = {
 
 
 def debug_logs(instance_dir, subsystem):
-    """The subsystem's debug logs, newest first; raises Finding when the
+    """The subsystem's debug logs, newest first; raises Problem when the
     directory is there but this process may not list it (a glob would
     find nothing)."""
     base = os.path.join(instance_dir, 'logs', subsystem)
@@ -141,9 +141,8 @@ class LogCheck(DogtagCheck):
         for name in sorted(database.subsystems):
             try:
                 paths = debug_logs(database.instance_dir, name)
-            except discovery.Finding as finding:
-                yield self.result(constants.ERROR, finding.key, finding.msg,
-                                  **finding.fields)
+            except discovery.Problem as problem:
+                yield self.problem(problem)
                 continue
             unreadable = []
             found, complete = scan(paths, start, zone, deadline, unreadable)

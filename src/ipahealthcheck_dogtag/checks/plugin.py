@@ -9,13 +9,14 @@ import ldap.dn
 from ipahealthcheck.core import constants
 from ipahealthcheck.core.plugin import Plugin, Registry, Result, duration
 
-from ipahealthcheck_dogtag.discovery import Finding, NoCA, Settings, discover
+from ipahealthcheck_dogtag import findings
+from ipahealthcheck_dogtag.discovery import NoCA, Problem, Settings, discover
 from ipahealthcheck_dogtag.directory import (
-    FAILED, OUT_OF_TIME, REFUSED, SILENT, UNREACHABLE, Directory,
-    DirectoryError)
+    OUT_OF_TIME, Directory, DirectoryError)
 from ipahealthcheck_dogtag.dogtag.lookup import BadValue, dogtag_lookup
 from ipahealthcheck_dogtag.dogtag.topology import read_topology
 from ipahealthcheck_dogtag.dogtag import bookkeeping, fixes, truth, vlv
+from ipahealthcheck_dogtag.findings import common
 
 # ipahealthcheck's run_plugin (core/core.py: 0.11, and the later upstream
 # revision 001e8d9) arms signal.alarm(timeout) around each check; when it fires,
@@ -41,35 +42,6 @@ def limit(settings):
     if settings.timeout <= 0:
         return None
     return settings.timeout * LIMIT_SHARE
-
-
-ADVICE = {
-    UNREACHABLE: 'Start it (ipactl start, or systemctl start '
-                 'dirsrv@<instance>), or correct dogtag_ldap_uri in the '
-                 'healthcheck configuration if it listens elsewhere',
-    SILENT: 'It accepts connections but does not answer in time: look for '
-            'a hung or overloaded server (its errors log, ipactl status) '
-            'and restart it, or raise timeout in the healthcheck '
-            'configuration if it is only slow',
-    REFUSED: 'Run the check as root: over LDAPI 389-DS maps only root to '
-             'Directory Manager, and other callers cannot read the CA '
-             'database',
-    OUT_OF_TIME: 'The check used up its time limit (85% of timeout) before '
-                 'it could finish reading: raise timeout in the healthcheck '
-                 'configuration',
-    FAILED: 'Check the 389-DS errors log',
-}
-LDAP_MSG = ('Cannot read the CA database at {uri} ({what}): {error}. '
-            'Expected the local 389 Directory Server to answer the reads '
-            'of a SASL EXTERNAL bind as root within the check\'s time '
-            'limit. {advice}. While it is down for maintenance, "key = '
-            'ldap" in the [excludes] section of the healthcheck '
-            'configuration silences this result.')
-# The same remembered failure met again by a later check of the run: that
-# check did not look, and says so briefly (a WARNING: the ERROR above is the
-# one voice of the failure). Same key, so that "key = ldap" silences both.
-NOT_READ_MSG = ('Not checked: the CA database at {uri} cannot be read '
-                '({failure}); see the ldap ERROR of {reported_by}.')
 
 
 # Values shown in a message (and keys) come from the directory, CS.cfg and
@@ -122,6 +94,9 @@ class Context:
         self._exists = {}
         self._server = None
         self._told = []     # (DirectoryError, source.check) reported in full
+        self.silenced, self.unknown_excludes = findings.parse_excludes(
+            settings.exclude)
+        self.excludes_told = False
 
     def told(self, error):
         """The check that reported this very failure in full, or None."""
@@ -141,17 +116,17 @@ class Context:
             self._directory.deadline = self._until
 
     def database(self):
-        """CADatabase or NoCA; raises Finding (remembered) when unusable."""
+        """CADatabase or NoCA; raises Problem (remembered) when unusable."""
         if self._database is None:
             try:
                 self._database = discover(self.settings)
-            except Finding as finding:
+            except Problem as finding:
                 self._database = finding
             else:
                 # What the fix builders must know of 389-DS: read when a
                 # fix first asks (fixes.server_facts).
                 self._database.server = self.server_facts
-        if isinstance(self._database, Finding):
+        if isinstance(self._database, Problem):
             raise self._database
         return self._database
 
@@ -214,16 +189,16 @@ class Context:
         return self._recorded[repo.key]
 
     def topology(self):
-        """Which servers exist (read once a run); raises Finding, remembered,
+        """Which servers exist (read once a run); raises Problem, remembered,
         when the server list cannot be read."""
         if self._topology is None:
             try:
                 _check_basedn(self.database().ipa_basedn)
                 self._topology = read_topology(self.directory(),
                                                self.database())
-            except Finding as finding:
+            except Problem as finding:
                 self._topology = finding
-        if isinstance(self._topology, Finding):
+        if isinstance(self._topology, Problem):
             raise self._topology
         return self._topology
 
@@ -282,11 +257,7 @@ def _check_basedn(basedn):
     except ldap.DECODING_ERROR:
         valid = False
     if not valid:
-        raise Finding('topology', 'The IPA suffix {basedn} (dogtag_ipa_basedn, '
-                      'or basedn in /etc/ipa/default.conf) is not a DN: '
-                      'expected a suffix such as dc=example,dc=test. Correct '
-                      'it, or remove dogtag_ipa_basedn to use the one IPA '
-                      'records.', basedn=basedn)
+        raise Problem('ipa-suffix-not-dn', 'topology', basedn=basedn)
 
 
 class DogtagRegistry(Registry):
@@ -340,6 +311,48 @@ class DogtagCheck(Plugin):
         return Result(self, level, key=one_line(str(key), None), msg=msg,
                       **shown_on_one_line(msg, fields))
 
+    def finding(self, finding, key=None, level=None, **facts):
+        """The result of a declared finding (a Finding, its name or its
+        code) with the facts the check supplies. The declaration decides
+        the message, the severity (or the levels `level` may take), the
+        fields that must be there and, when the check gives none, the fix.
+        A finding that dogtag_exclude silences becomes a SUCCESS that says
+        so."""
+        spec = findings.resolve(finding)
+        if level is None and len(spec.levels) == 1:
+            level = spec.levels[0]
+        elif not isinstance(level, str):
+            level = constants.getLevelName(level)
+        if level not in spec.levels:
+            raise findings.CatalogError('%s cannot be %s' % (spec.code,
+                                                             level))
+        key = key if key is not None else spec.literal_key
+        missing = [name for name in spec.fields if name not in facts]
+        if key is None or missing:
+            raise findings.CatalogError('%s lacks %s' % (
+                spec.code, missing or 'its key'))
+        if level != findings.SUCCESS:
+            if facts.get('fix') is None:
+                facts['fix'] = spec.static_fix()
+            if facts['fix'] is None:
+                raise findings.CatalogError('%s without a fix' % spec.code)
+            if findings.is_silenced(self.context.silenced, spec.code,
+                                    str(key)):
+                silenced = common.SILENCED
+                findings.record(silenced.code)
+                return self.result(
+                    constants.SUCCESS, key, silenced.msg,
+                    code=silenced.code, silenced=spec.code,
+                    silenced_severity=level, silenced_title=spec.title)
+        findings.record(spec.code)
+        return self.result(getattr(constants, level), key, spec.msg,
+                           code=spec.code, **facts)
+
+    def problem(self, problem, **facts):
+        """The result of a Problem raised below the checks."""
+        return self.finding(problem.name, problem.key,
+                            **dict(facts, **problem.facts))
+
     @duration
     def check(self):
         started = self.now()
@@ -374,17 +387,15 @@ class DogtagCheck(Plugin):
         """
         reported_by = self.context.told(error)
         if reported_by is not None:
-            return self.result(constants.WARNING, 'ldap', NOT_READ_MSG,
-                               uri=database.ldap_uri, failure=error.reason,
-                               reported_by=reported_by)
+            return self.finding(common.LDAP_NOT_READ, uri=database.ldap_uri,
+                                failure=error.reason, reported_by=reported_by)
         self.context.tell(error, '%s.%s' % (
             self.__class__.__module__, self.__class__.__name__))
-        level = constants.WARNING if error.reason == OUT_OF_TIME \
-            else constants.ERROR
-        return self.result(
-            level, 'ldap', LDAP_MSG, uri=database.ldap_uri,
+        return self.finding(
+            common.LDAP_OUT_OF_TIME if error.reason == OUT_OF_TIME
+            else common.LDAP_UNREADABLE, uri=database.ldap_uri,
             what=error.what, error=error.error, failure=error.reason,
-            advice=ADVICE.get(error.reason, ADVICE[FAILED]))
+            fix=fixes.directory_advice(error.reason))
 
     def check_database(self, database, deadline):
         """Yield the check's results for a usable CA database."""
@@ -404,23 +415,23 @@ class DogtagCheck(Plugin):
             problem = self.context.settings.problems.get(name)
             if problem is not None:
                 yield self.setting_problem(problem)
+        if self.context.unknown_excludes and not self.context.excludes_told:
+            self.context.excludes_told = True
+            yield self.finding(common.EXCLUDE_UNKNOWN,
+                               unknown=', '.join(self.context.unknown_excludes),
+                               value=self.context.settings.exclude)
         try:
             database = self.context.database()
-        except Finding as finding:
-            yield self.result(constants.ERROR, finding.key, finding.msg,
-                              **finding.fields)
+        except Problem as problem:
+            yield self.problem(problem)
             return None
         if isinstance(database, NoCA):
-            yield self.result(constants.SUCCESS, 'ca',
-                              'Nothing to check: {reason}.',
-                              reason=database.reason)
+            yield self.finding(common.NO_CA, reason=database.reason)
             return None
         if not self.requires_directory:
             return database
-        finding = database.ldap_problem
-        if finding is not None:
-            yield self.result(constants.ERROR, finding.key, finding.msg,
-                              **finding.fields)
+        if database.ldap_problem is not None:
+            yield self.problem(database.ldap_problem)
             return None
         try:
             self.context.directory()
@@ -430,12 +441,8 @@ class DogtagCheck(Plugin):
         return database
 
     def setting_problem(self, problem):
-        return self.result(
-            constants.ERROR, 'config', '{setting} = {value} in the [default] '
-            'section of the healthcheck configuration is not usable: '
-            'expected {accepted}. This check uses the default {default_used} '
-            'meanwhile. Correct the value, or remove the key to use the '
-            'default.', setting=problem.name, value=problem.value,
+        return self.finding(
+            common.SETTING_UNUSABLE, setting=problem.name, value=problem.value,
             accepted=problem.accepted, default_used=problem.default)
 
     @staticmethod

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.dogtag import agreements, fixes
-from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 
 
@@ -29,9 +29,8 @@ class ReplicationCheck(DogtagCheck):
             return None
         try:
             topology = self.context.topology()
-        except Finding as finding:
-            yield self.result(constants.ERROR, finding.key, finding.msg,
-                              **finding.fields)
+        except Problem as problem:
+            yield self.problem(problem)
             return None
         return found[0], found[1], topology
 

@@ -147,6 +147,32 @@ def writes(text, **kw):
     return Step(text, WRITES, **kw)
 
 
+# What to do when the CA database cannot be read, by directory.py's reason.
+_DIRECTORY_ADVICE = {
+    'unreachable': 'Start it (ipactl start, or systemctl start '
+                   'dirsrv@<instance>), or correct dogtag_ldap_uri in the '
+                   'healthcheck configuration if it listens elsewhere',
+    'silent': 'It accepts connections but does not answer in time: look for '
+              'a hung or overloaded server (its errors log, ipactl status) '
+              'and restart it, or raise timeout in the healthcheck '
+              'configuration if it is only slow',
+    'refused': 'Run the check as root: over LDAPI 389-DS maps only root to '
+               'Directory Manager, and other callers cannot read the CA '
+               'database',
+    'out_of_time': 'The check used up its time limit (85% of timeout) '
+                   'before it could finish reading: raise timeout in the '
+                   'healthcheck configuration',
+}
+
+
+def directory_advice(reason):
+    """What to do about a CA database that cannot be read (`reason` as
+    directory.py names it); while 389-DS is down for maintenance, "key =
+    ldap" in [excludes] silences the result."""
+    return Fix(manual(_DIRECTORY_ADVICE.get(
+        reason, 'Check the 389-DS errors log')))
+
+
 class ServerFacts:
     """What a fix must know about the local 389-DS: its database
     implementation ('bdb' or 'mdb') and version (a tuple), each None when

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import ldap.dn
 
-from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.dogtag.numbers import NumberError, parse_config
 
 
@@ -226,7 +226,7 @@ class Repository:
         return self._number(prop, text, 'number')
 
     def _number(self, prop, text, what):
-        """A CS.cfg value read as Dogtag reads it, or a Finding."""
+        """A CS.cfg value read as Dogtag reads it, or a Problem."""
         try:
             return parse_config(text, self.radix, self.generator == 'legacy2')
         except NumberError as e:
@@ -239,18 +239,11 @@ class Repository:
             # new BigInteger(value, radix) refuses the prefix, so the
             # subsystem does not start (CertificateRepository / KeyRepository
             # initLegacyGenerator, master; Repository.java v10.5-v10.10).
-            raise Finding(self.key, '{property}={value} in {cs_cfg} has a 0x '
-                          'prefix, which the {generator} generator does not '
-                          'accept: Dogtag reads this value with new '
-                          'BigInteger(value, {radix}), fails on the prefix '
-                          'and does not start. Fix: with the CA stopped, '
-                          'write the {radix_name} digits without 0x.',
-                          radix=self.radix, **fields)
-        raise Finding(self.key, '{property}={value} in {cs_cfg} is not '
-                      'usable ({reason}): expected a {radix_name} ' + what +
-                      ' of at most 99 decimal digits, what Dogtag can store '
-                      '({generator} generator). Correct the value in CS.cfg '
-                      'with the CA stopped.', **fields)
+            raise Problem('range-hex-prefix', self.key, radix=self.radix,
+                          **fields)
+        expected = 'a %s %s' % (fields['radix_name'], what.format(**fields))
+        raise Problem('range-value-unusable', self.key, expected=expected,
+                      **fields)
 
     def _range(self, begin_name, end_name, required):
         names = (self._property(begin_name), self._property(end_name))
@@ -261,10 +254,7 @@ class Repository:
         values = []
         for name, text in zip(names, texts):
             if text is None:
-                raise Finding(self.key, '{cs_cfg} has no {property}: '
-                              'expected the {title} range of this server. '
-                              'Restore CS.cfg from its backup or from a '
-                              'healthy clone\'s settings.',
+                raise Problem('range-setting-missing', self.key,
                               cs_cfg=self.subsystem.path, property=name,
                               title=self.kind.title)
             values.append(self._number(name, text,
@@ -290,7 +280,7 @@ class Repository:
 
 
 def repositories(database):
-    """Yield (Kind, Repository or Finding) for every repository here."""
+    """Yield (Kind, Repository or Problem) for every repository here."""
     for kind in KINDS:
         subsystem = database.subsystem(kind.subsystem)
         if subsystem is None:
@@ -300,5 +290,5 @@ def repositories(database):
             continue
         try:
             yield kind, Repository(kind, subsystem, database.instance_id)
-        except Finding as finding:
+        except Problem as finding:
             yield kind, finding

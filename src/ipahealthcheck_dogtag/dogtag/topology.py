@@ -13,7 +13,7 @@ subsystem's host. Host names compare case-insensitively.
 import ldap
 import ldap.dn
 
-from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.discovery import Problem
 
 # ipaConfigString states of a service entry (freeipa/freeipa
 # ipaserver/install/service.py, release-4-13-3): ldap_configure() writes
@@ -93,7 +93,7 @@ class Topology:
 
 
 def read_topology(directory, database):
-    """The Topology for this CA; raises Finding when it cannot be read."""
+    """The Topology for this CA; raises Problem when it cannot be read."""
     if database.ipa_basedn:
         return _ipa(directory, database.ipa_basedn, database.hostname,
                     database.subsystem('ca').basedn)
@@ -125,10 +125,7 @@ def _ipa(directory, basedn, local, ca_suffix):
                                    'ipaReplTopoManagedSuffix'],
                                   scope=ldap.SCOPE_SUBTREE)
     if not entries:
-        raise Finding('topology', 'Cannot read the IPA servers: expected '
-                      'entries under {masters}, found none. Check '
-                      'dogtag_ipa_basedn (now {basedn}) or the basedn of '
-                      '/etc/ipa/default.conf.', masters=masters,
+        raise Problem('ipa-servers-unreadable', 'topology', masters=masters,
                       basedn=basedn)
     servers, ca_servers, ca_entries, managed = set(), set(), {}, set()
     suffix = normal_dn(ca_suffix)
@@ -169,12 +166,7 @@ def _security_domain(directory, basedn, local):
     entries, _ = directory.search(where, '(objectClass=pkiSubsystem)',
                                   ['host'], scope=ldap.SCOPE_SUBTREE)
     if not entries:
-        raise Finding('topology', 'Cannot read the security domain: '
-                      'expected subsystem entries under {where}, found '
-                      'none. On an IPA server set dogtag_ipa_basedn (or fix '
-                      '/etc/ipa/default.conf); on a standalone Dogtag check '
-                      'the security domain with pki securitydomain-show.',
-                      where=where)
+        raise Problem('security-domain-unreadable', 'topology', where=where)
     servers, ca_servers = set(), set()
     for dn, attrs in entries:
         for host in _text(attrs, 'host'):

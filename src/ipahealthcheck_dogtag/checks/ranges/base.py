@@ -3,7 +3,7 @@
 from ipahealthcheck.core import constants
 
 from ipahealthcheck_dogtag.directory import DirectoryError
-from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.dogtag.lookup import BadValue
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck
 from ipahealthcheck_dogtag.dogtag.repositories import repositories
@@ -57,9 +57,8 @@ class RangeCheck(DogtagCheck):
             if self.numbered_only and not kind.numbered:
                 continue
             key = kind.key
-            if isinstance(repo, Finding):
-                yield self.result(constants.ERROR, key, repo.msg,
-                                  **repo.fields), None
+            if isinstance(repo, Problem):
+                yield self.problem(repo), None
                 continue
             fields = repo.fields()
             fields['pki_version'] = database.pki_version_text

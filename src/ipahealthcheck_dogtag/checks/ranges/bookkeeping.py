@@ -11,7 +11,7 @@ from ipahealthcheck.core import constants
 from ipahealthcheck_dogtag.dogtag import bookkeeping, fixes
 from ipahealthcheck_dogtag.checks.ranges.base import RangeCheck
 from ipahealthcheck_dogtag.directory import DirectoryError
-from ipahealthcheck_dogtag.discovery import Finding
+from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.dogtag.numbers import NumberError
 from ipahealthcheck_dogtag.checks.plugin import registry
 
@@ -22,9 +22,8 @@ class BookkeepingCheck(RangeCheck):
     def check_repository(self, database, repo, fields, deadline):
         try:
             yield from self.judge(database, repo, fields)
-        except Finding as finding:          # a malformed dbs.* setting
-            yield self.result(constants.ERROR, repo.key, finding.msg,
-                              **dict(fields, **finding.fields))
+        except Problem as problem:          # a malformed dbs.* setting
+            yield self.problem(problem, **fields)
         except DirectoryError as e:
             if e.connection:
                 raise           # the check's one `ldap` result says it

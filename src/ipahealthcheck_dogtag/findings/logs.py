@@ -1,0 +1,3 @@
+"""Findings of logs: declared here, given by its checks."""
+
+from ipahealthcheck_dogtag.findings import Finding  # noqa: F401
