@@ -22,7 +22,7 @@ import os
 import re
 import string
 
-from ipahealthcheck_dogtag.dogtag.fixes import Fix
+from ipahealthcheck_dogtag.dogtag.steps import Fix
 
 SUCCESS, WARNING, ERROR, CRITICAL = 'SUCCESS', 'WARNING', 'ERROR', 'CRITICAL'
 LEVELS = (SUCCESS, WARNING, ERROR, CRITICAL)
@@ -62,7 +62,7 @@ class Finding:
         self.msg = msg
         self.key = key              # literal, or a form such as <repository>
         self.fields = tuple(fields)
-        self.fix = fix              # builder (callable), a Fix, or None
+        self.fix = fix              # a builder's name, a Fix, or None
         self.meaning = meaning
         self.upstream = upstream
         self.severity_rule = severity_rule
@@ -87,9 +87,9 @@ class Finding:
             raise CatalogError('%s: several severities, no rule' % self.code)
         if levels != (SUCCESS,) and self.fix is None:
             raise CatalogError('%s: a problem without a fix' % self.code)
-        if self.fix is not None and not callable(self.fix) and \
-                not isinstance(self.fix, Fix):
-            raise CatalogError('%s: a fix is a builder or a Fix' % self.code)
+        if self.fix is not None and not isinstance(self.fix, (str, Fix)):
+            raise CatalogError('%s: a fix is a builder\'s name or a Fix'
+                               % self.code)
         named = placeholders(self.msg)
         if not named <= set(self.fields):
             raise CatalogError('%s: message shows undeclared %s'
@@ -108,12 +108,12 @@ class Finding:
         """The declared fix when it is fixed, else None (a builder)."""
         return self.fix if isinstance(self.fix, Fix) else None
 
-    def fix_name(self):
-        if self.fix is None:
+    def builder(self):
+        """The fix builder of dogtag/fixes.py, or None."""
+        if not isinstance(self.fix, str):
             return None
-        if callable(self.fix):
-            return 'fixes.%s' % self.fix.__name__
-        return 'fixed text'
+        from ipahealthcheck_dogtag.dogtag import fixes
+        return getattr(fixes, self.fix)
 
 
 def placeholders(template):

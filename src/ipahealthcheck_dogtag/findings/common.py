@@ -1,8 +1,7 @@
 """Findings any check can give: its configuration, finding the CA, reading
 its database. Codes DTR0001-DTR0099."""
 
-from ipahealthcheck_dogtag.dogtag import fixes
-from ipahealthcheck_dogtag.dogtag.fixes import Fix, manual
+from ipahealthcheck_dogtag.dogtag.steps import Fix, manual
 from ipahealthcheck_dogtag.findings import ERROR, SUCCESS, WARNING, Finding
 
 SOURCE = 'dogtag'
@@ -61,7 +60,7 @@ LDAP_UNREADABLE = Finding(
     'The CA database cannot be read',
     'Cannot read the CA database at {uri} ({what}): {error}.',
     key='ldap', fields=('uri', 'what', 'error', 'failure'),
-    fix=fixes.directory_advice,
+    fix='directory_advice',
     meaning='The local 389 Directory Server did not answer the reads of a '
             'SASL EXTERNAL bind as root: it is stopped, hung, refuses the '
             'bind, or failed. `failure` says which (unreachable, silent, '
@@ -75,7 +74,7 @@ LDAP_OUT_OF_TIME = Finding(
     'The check ran out of time reading the CA database',
     'Reading the CA database at {uri} ran out of time ({what}).',
     key='ldap', fields=('uri', 'what', 'error', 'failure'),
-    fix=fixes.directory_advice,
+    fix='directory_advice',
     meaning='Every read of a check returns by 85% of timeout, so that '
             'ipa-healthcheck\'s alarm never cuts a check short without a '
             'result; this check needed longer. Nothing is known to be '
