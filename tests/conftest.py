@@ -45,6 +45,7 @@ def pytest_sessionstart(session):
     # runs, is recorded with its code and test (findings.record).
     handle, path = tempfile.mkstemp(prefix='dogtag-findings-')
     os.close(handle)
+    os.chmod(path, 0o666)       # commands run as nobody record too
     os.environ[findings.RECORD] = path
     session.config.findings_record = path
 

@@ -74,7 +74,8 @@ def test_the_checks_that_use_a_key_report_it(scenario):
     assert hours[0]['kw']['setting'] == FAILURE_HOURS
     assert hours[0]['kw']['value'] == 'nan'
     assert hours[0]['kw']['default_used'] == 24
-    assert 'expected a number of hours from 0 to' in hours[0]['text']
+    assert hours[0]['kw']['code'] == 'DTR0001'
+    assert hours[0]['kw']['accepted'].startswith('a number of hours from 0')
     grace = config_results(results, 'TemporaryAdminCheck')
     assert [r['kw']['value'] for r in grace] == ['-1']
     # A check that uses neither says nothing about them.
@@ -94,7 +95,8 @@ def test_huge_range_end(scenario, digits):
         certs = [r for r in results if r['check'] == check and
                  r['kw']['key'] == 'ca.certificates']
         assert [r['result'] for r in certs] == ['ERROR'], check
-        assert 'at most 99 decimal digits' in certs[0]['text']
+        assert certs[0]['kw']['code'] == 'DTR0022'
+        assert '99 decimal digits' in certs[0]['kw']['reason']
         assert len(certs[0]['text']) < 1500    # the value is shortened
     # The other repository's results are all there.
     assert by_key(results, LAST)['ca.requests']['result'] == 'SUCCESS'

@@ -46,7 +46,8 @@ def test_host_without_a_ca_is_one_quiet_success(tmp_path, monkeypatch):
 def test_configured_instance_dir_that_does_not_exist(tmp_path):
     result = only(run_checks(config(dogtag_instance_dir=str(tmp_path / 'x'))))
     assert (result['result'], result['kw']['key']) == ('ERROR', 'ca.config')
-    assert 'dogtag_instance_dir' in result['kw']['msg']
+    assert result['kw']['code'] == 'DTR0017'
+    assert result['kw']['setting'] == 'dogtag_instance_dir'
 
 
 def test_missing_cs_cfg(tmp_path):
@@ -55,7 +56,8 @@ def test_missing_cs_cfg(tmp_path):
                                                             'inst'))))
     assert (result['result'], result['kw']['key']) == ('ERROR', 'ca.config')
     assert result['kw']['path'].endswith('conf/ca/CS.cfg')
-    assert 'CS.cfg not found' in result['kw']['msg']
+    assert result['kw']['code'] == 'DTR0011'
+    assert 'CS.cfg not found' in result['text']
 
 
 def test_empty_cs_cfg(tmp_path):
@@ -66,7 +68,8 @@ def test_empty_cs_cfg(tmp_path):
     cfg.write_text('# nothing here\n\n')
     result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
                                                             'inst'))))
-    assert 'holds no key=value lines' in result['kw']['msg']
+    assert result['kw']['code'] == 'DTR0014'
+    assert 'holds no key=value lines' in result['text']
 
 
 def test_malformed_range_value(scenario):
@@ -91,7 +94,8 @@ def test_broken_kra_config_does_not_hide_the_ca(scenario):
     assert results['ca.certificates']['result'] == 'SUCCESS'
     for key in ('kra.keys', 'kra.requests'):
         assert results[key]['result'] == 'ERROR'
-        assert 'CS.cfg not found' in results[key]['kw']['msg']
+        assert results[key]['kw']['code'] == 'DTR0011'
+        assert results[key]['kw']['path'].endswith('conf/kra/CS.cfg')
 
 
 def test_ldap_server_down(scenario, tmp_path):
@@ -109,17 +113,18 @@ def test_ldap_server_down(scenario, tmp_path):
     results = [r for r in results if r['source'] != 'dogtag.logs']
     assert len(results) == len(registry.plugins) - 1
     assert [r['kw']['key'] for r in results] == ['ldap'] * len(results)
-    # The first check tells the failure in full, and the way to silence it;
+    # The first check tells the failure in full, and what to do about it;
     # each later check, briefly, that it did not look (same key).
     assert results[0]['result'] == 'ERROR'
     assert "Can't contact LDAP server" in results[0]['kw']['error']
     assert results[0]['kw']['failure'] == 'unreachable'
-    assert 'ipactl start' in results[0]['text']
-    assert '"key = ldap" in the [excludes] section' in results[0]['text']
+    assert results[0]['kw']['code'] == 'DTR0005'
+    assert 'ipactl start' in results[0]['kw']['fix']
     told = '%s.%s' % (results[0]['source'], results[0]['check'])
+    assert {r['kw']['code'] for r in results[1:]} == {'DTR0007'}
     assert {r['text'] for r in results[1:]} == {
         'Not checked: the CA database at %s cannot be read (unreachable); '
-        'see the ldap ERROR of %s.' % (results[0]['kw']['uri'], told)}
+        'see %s.' % (results[0]['kw']['uri'], told)}
     assert {r['result'] for r in results[1:]} == {'WARNING'}
 
 
@@ -130,7 +135,8 @@ def test_no_ldapi_to_be_found(tmp_path):
     result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
                                                             'inst'))))
     assert (result['result'], result['kw']['key']) == ('ERROR', 'ldap')
-    assert 'dogtag_ldap_uri' in result['kw']['msg']
+    assert result['kw']['code'] == 'DTR0015'
+    assert 'dogtag_ldap_uri' in result['kw']['fix']
 
 
 def test_ldapi_found_from_the_ipa_realm(tmp_path, monkeypatch):

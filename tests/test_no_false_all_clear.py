@@ -111,7 +111,8 @@ def assert_cannot_look(code, results, blocked):
         assert 'nobody (uid 65534)' in message, message
         assert 'Permission denied' in message
         assert r['kw']['blocked'] == blocked
-        assert 'Run the healthcheck as root' in message
+        assert r['kw']['code'] == 'DTR0009'
+        assert 'Run the healthcheck as root' in r['kw']['fix']
 
 
 def test_a_caller_who_may_not_look_is_not_told_there_is_no_ca(
@@ -176,8 +177,8 @@ def test_logs_need_no_directory_server(tmp_path):
     assert others
     for r in others:
         assert (r['result'], r['kw']['key']) == ('ERROR', 'ldap'), r
-        assert 'Cannot tell which 389-DS instance' in r['text']
-        assert 'dogtag_ldap_uri' in r['text']
+        assert r['kw']['code'] == 'DTR0015', r
+        assert 'dogtag_ldap_uri' in r['kw']['fix']
 
 
 def test_debug_logs_the_caller_may_not_list(scenario, host):
@@ -202,7 +203,7 @@ def test_debug_logs_the_caller_may_not_list(scenario, host):
     message = text(logs[0])
     assert message.startswith('Cannot read %s: Permission denied for '
                               'nobody (uid 65534)' % log_dir), message
-    assert 'Run the healthcheck as root' in message
+    assert 'Run the healthcheck as root' in logs[0]['kw']['fix']
     assert code == 1
 
 
@@ -273,5 +274,5 @@ def test_a_dirsrv_configuration_the_caller_may_not_read(scenario, host):
         assert (r['result'], r['kw']['key']) == ('ERROR', 'ldap'), r
         assert r['kw']['blocked'] == instance
         assert 'for nobody (uid 65534)' in text(r)
-        assert 'LDAPI socket' in text(r)
+        assert 'LDAPI socket' in r['kw']['needed']
     assert {r['check'] for r in results} > {'LogCheck'}

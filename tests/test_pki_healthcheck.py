@@ -110,5 +110,6 @@ def test_pki_healthcheck_names_an_instance_that_is_not_there(
     assert done.returncode == 1, done.stderr
     [result] = json.loads(done.stdout)
     assert (result['result'], result['kw']['key']) == ('ERROR', 'ca.config')
-    assert 'Correct instance_name' in result['kw']['msg']
+    assert result['kw']['code'] == 'DTR0017'
+    assert result['kw']['setting'] == 'instance_name'
     assert result['kw']['instance_dir'].endswith('/pki-nothere')

@@ -444,9 +444,10 @@ def test_server_behaviour(box, behaviour, timeout, failure, reach):
     assert first['kw']['failure'] == failure, first
     assert first['kw']['uri'].startswith('ldapi://')
     text = first['kw']['msg'].format(**first['kw'])
-    assert first['kw']['uri'] in text and 'key = ldap' in text
+    assert first['kw']['uri'] in text
+    assert first['kw']['code'] == 'DTR0005'
     if failure == 'refused':
-        assert 'Run the check as root' in text
+        assert 'Run the check as root' in first['kw']['fix']
     if behaviour is mapped_non_root_caller:
         assert first['kw']['error'] == 'bound as dn: uid=nobody,ou=people,' \
             '%s, which cannot read cn=config' % box.tree.base
@@ -475,11 +476,11 @@ def test_human_output_of_a_silent_server(box):
              if not line.startswith('SUCCESS: dogtag.logs.')]
     assert len(lines) > 1, done.stderr
     assert lines[0].startswith('ERROR: dogtag.') and '.ldap: Cannot read ' \
-        'the CA database' in lines[0] and 'key = ldap' in lines[0]
+        'the CA database at ldapi://' in lines[0]
     told = lines[0].split()[1][:-len('.ldap:')]
     assert all(line.startswith('WARNING: dogtag.') and '.ldap: Not checked: '
                'the CA database at ldapi://' in line and
-               line.endswith('(silent); see the ldap ERROR of %s.' % told)
+               line.endswith('(silent); see %s.' % told)
                for line in lines[1:]), lines
     assert SECRET not in done.stdout + done.stderr
     assert 'Traceback' not in done.stderr
@@ -498,9 +499,9 @@ def test_excludes_key_ldap_silences_a_stopped_server(box):
 
 def _full_ldap_errors(results):
     return [r for r in results if r['kw']['key'] == 'ldap' and
-            r['result'] == 'ERROR' and 'Cannot read the CA database' in
-            r['kw']['msg'] and {'uri', 'what', 'error', 'failure',
-                                'advice'} <= set(r['kw'])]
+            r['result'] == 'ERROR' and r['kw'].get('code') == 'DTR0005' and
+            {'uri', 'what', 'error', 'failure', 'advice', 'fix'} <=
+            set(r['kw'])]
 
 
 def _directory_checks(box, conf):
@@ -535,10 +536,10 @@ def assert_one_voice(box, conf, done):
     assert len(rest) == len(results) - 1 > 0
     for r in rest:
         assert (r['result'], r['kw']['key']) == ('WARNING', 'ldap'), r
+        assert r['kw']['code'] == 'DTR0007', r
         assert r['kw']['msg'].format(**r['kw']) == (
             'Not checked: the CA database at %s cannot be read '
-            '(unreachable); see the ldap ERROR of %s.' % (full['kw']['uri'],
-                                                          told)), r
+            '(unreachable); see %s.' % (full['kw']['uri'], told)), r
     assert not [r for r in results if r['result'] == 'SUCCESS']
     assert done.returncode == 1
 

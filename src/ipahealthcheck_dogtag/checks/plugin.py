@@ -348,9 +348,11 @@ class DogtagCheck(Plugin):
         return self.result(getattr(constants, level), key, spec.msg,
                            code=spec.code, **facts)
 
-    def problem(self, problem, **facts):
-        """The result of a Problem raised below the checks."""
-        return self.finding(problem.name, problem.key,
+    def problem(self, problem, key=None, **facts):
+        """The result of a Problem raised below the checks (under `key`
+        when the check reports it for something else, e.g. a repository
+        whose subsystem's CS.cfg is missing)."""
+        return self.finding(problem.name, key or problem.key,
                             **dict(facts, **problem.facts))
 
     @duration
@@ -391,11 +393,12 @@ class DogtagCheck(Plugin):
                                 failure=error.reason, reported_by=reported_by)
         self.context.tell(error, '%s.%s' % (
             self.__class__.__module__, self.__class__.__name__))
+        fix = fixes.directory_advice(error.reason)
         return self.finding(
             common.LDAP_OUT_OF_TIME if error.reason == OUT_OF_TIME
             else common.LDAP_UNREADABLE, uri=database.ldap_uri,
             what=error.what, error=error.error, failure=error.reason,
-            fix=fixes.directory_advice(error.reason))
+            advice=str(fix), fix=fix)
 
     def check_database(self, database, deadline):
         """Yield the check's results for a usable CA database."""

@@ -175,5 +175,8 @@ def record(code):
     if not path:
         return
     test = os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0]
-    with open(path, 'a') as out:
-        out.write('%s %s\n' % (code, test))
+    try:
+        with open(path, 'a') as out:
+            out.write('%s %s\n' % (code, test))
+    except OSError:
+        pass                    # never a reason for a check to fail

@@ -59,7 +59,7 @@ LDAP_UNREADABLE = Finding(
     'DTR0005', 'ldap-unreadable', SOURCE, None, ERROR,
     'The CA database cannot be read',
     'Cannot read the CA database at {uri} ({what}): {error}.',
-    key='ldap', fields=('uri', 'what', 'error', 'failure'),
+    key='ldap', fields=('uri', 'what', 'error', 'failure', 'advice'),
     fix='directory_advice',
     meaning='The local 389 Directory Server did not answer the reads of a '
             'SASL EXTERNAL bind as root: it is stopped, hung, refuses the '
@@ -73,7 +73,7 @@ LDAP_OUT_OF_TIME = Finding(
     'DTR0006', 'ldap-out-of-time', SOURCE, None, WARNING,
     'The check ran out of time reading the CA database',
     'Reading the CA database at {uri} ran out of time ({what}).',
-    key='ldap', fields=('uri', 'what', 'error', 'failure'),
+    key='ldap', fields=('uri', 'what', 'error', 'failure', 'advice'),
     fix='directory_advice',
     meaning='Every read of a check returns by 85% of timeout, so that '
             'ipa-healthcheck\'s alarm never cuts a check short without a '

@@ -58,7 +58,7 @@ class RangeCheck(DogtagCheck):
                 continue
             key = kind.key
             if isinstance(repo, Problem):
-                yield self.problem(repo), None
+                yield self.problem(repo, key), None
                 continue
             fields = repo.fields()
             fields['pki_version'] = database.pki_version_text
