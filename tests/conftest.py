@@ -56,11 +56,13 @@ def pytest_sessionfinish(session, exitstatus):
     path = getattr(session.config, 'findings_record', None)
     if not path:
         return
-    seen = {}
+    seen, lengths = {}, []
     with open(path) as lines:
         for line in lines:
-            code, _, test = line.strip().partition(' ')
+            code, length, test = (line.strip().split(' ', 2) + [''])[:3]
             seen.setdefault(code, test)
+            lengths.append(int(length))
+    session.config.findings_lengths = sorted(lengths)
     os.unlink(path)
     tests = os.path.dirname(os.path.abspath(__file__))
     files = {f for f in os.listdir(tests)
@@ -94,6 +96,12 @@ def pytest_terminal_summary(terminalreporter):
             'findings: %d of %d codes produced by the tests'
             % (len(set(seen) & set(findings.CATALOG)),
                len(findings.load())))
+    lengths = getattr(config, 'findings_lengths', None)
+    if lengths:
+        terminalreporter.write_line(
+            'messages: %d results, median %d characters as printed, '
+            'longest %d' % (len(lengths), lengths[len(lengths) // 2],
+                            lengths[-1]))
 
 
 _SERVER_ERRORS = []

@@ -338,15 +338,13 @@ class DogtagCheck(Plugin):
                 raise findings.CatalogError('%s without a fix' % spec.code)
             if findings.is_silenced(self.context.silenced, spec.code,
                                     str(key)):
-                silenced = common.SILENCED
-                findings.record(silenced.code)
-                return self.result(
-                    constants.SUCCESS, key, silenced.msg,
-                    code=silenced.code, silenced=spec.code,
-                    silenced_severity=level, silenced_title=spec.title)
-        findings.record(spec.code)
-        return self.result(getattr(constants, level), key, spec.msg,
-                           code=spec.code, **facts)
+                facts = dict(silenced=spec.code, silenced_severity=level,
+                             silenced_title=spec.title)
+                spec, level = common.SILENCED, findings.SUCCESS
+        result = self.result(getattr(constants, level), key, spec.msg,
+                             code=spec.code, **facts)
+        findings.record(spec.code, spec.msg, result.kw)
+        return result
 
     def problem(self, problem, key=None, **facts):
         """The result of a Problem raised below the checks (under `key`

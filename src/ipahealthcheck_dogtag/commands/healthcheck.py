@@ -40,7 +40,26 @@ class DogtagChecks(IPAChecks):
         return None
 
 
+def list_findings(argv):
+    """`--list-findings`: every finding of the catalog, as a table or,
+    with `--output-type json`, as JSON; None when not asked. Answered
+    before the core parses anything: it needs no configuration."""
+    if '--list-findings' not in argv:
+        return None
+    parser = argparse.ArgumentParser(prog='dogtag-healthcheck')
+    parser.add_argument('--list-findings', action='store_true')
+    parser.add_argument('--output-type', choices=('json', 'human'),
+                        default='human')
+    options = parser.parse_args(argv)
+    from ipahealthcheck_dogtag.findings import reference
+    sys.stdout.write(reference.listing(options.output_type == 'json'))
+    return 0
+
+
 def main():
+    listed = list_findings(sys.argv[1:])
+    if listed is not None:
+        sys.exit(listed)
     sys.exit(DogtagChecks(ENTRY_POINTS, CONFIG_FILE).run_healthcheck())
 
 

@@ -166,17 +166,22 @@ def is_silenced(silenced, code, key):
 
 
 # The test suite names a file here to learn which codes its tests produce
-# (tests/conftest.py): one line per result, code and the test running.
+# (tests/conftest.py): one line per result: code, length of the message as
+# printed, and the test running.
 RECORD = 'IPAHEALTHCHECK_DOGTAG_RECORD'
 
 
-def record(code):
+def record(code, msg, fields):
     path = os.environ.get(RECORD)
     if not path:
         return
     test = os.environ.get('PYTEST_CURRENT_TEST', '').split(' ')[0]
     try:
+        length = len(msg.format(**fields))
+    except (KeyError, IndexError, ValueError):
+        length = len(msg)
+    try:
         with open(path, 'a') as out:
-            out.write('%s %s\n' % (code, test))
+            out.write('%s %d %s\n' % (code, length, test))
     except OSError:
         pass                    # never a reason for a check to fail

@@ -229,7 +229,7 @@ SECURITY_DOMAIN_UNREADABLE = Finding(
 RANGE_HEX_PREFIX = Finding(
     'DTR0021', 'range-hex-prefix', SOURCE, None, ERROR,
     'A range setting has a 0x prefix Dogtag refuses',
-    '{property}={value} in {cs_cfg} has a 0x prefix; Dogtag will not '
+    'CS.cfg: {property}={value} has a 0x prefix; Dogtag will not '
     'start.', key='<repository>',
     fields=('property', 'value', 'cs_cfg', 'radix', 'radix_name',
             'generator'),
@@ -244,7 +244,7 @@ RANGE_HEX_PREFIX = Finding(
 RANGE_VALUE_UNUSABLE = Finding(
     'DTR0022', 'range-value-unusable', SOURCE, None, ERROR,
     'A range setting is not a number Dogtag can use',
-    '{property}={value} in {cs_cfg} is not usable: {reason}.',
+    'CS.cfg: {property}={value} is not usable: {reason}.',
     key='<repository>',
     fields=('property', 'value', 'cs_cfg', 'reason', 'expected',
             'generator'),
