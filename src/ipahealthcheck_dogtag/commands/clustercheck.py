@@ -25,10 +25,13 @@ import sys
 import uuid
 from datetime import datetime, timezone
 
-from ipahealthcheck_dogtag import __version__
+from ipahealthcheck_dogtag import __version__, findings
+from ipahealthcheck_dogtag.dogtag.steps import Fix, manual, writes
+from ipahealthcheck_dogtag.findings import SUCCESS
+from ipahealthcheck_dogtag.findings import cluster as F
+from ipahealthcheck_dogtag.findings.cluster import ROLES, Read
 
-SOURCE = 'dogtag.cluster'
-SUCCESS, WARNING, ERROR, CRITICAL = 'SUCCESS', 'WARNING', 'ERROR', 'CRITICAL'
+SOURCE = F.SOURCE
 
 
 def record(level, check, key, msg, **kw):
@@ -56,13 +59,54 @@ def human(data):
         r['kw']['msg'].format(**r['kw'])) for r in data)
 
 
-# Results that carry a repository's ranges, keyed by the repository. Other
-# results may carry the same range fields under another key (VLVIndexCheck
-# reports them per VLV index, keyed by the index name) and must not count
-# as one more server owning the range.
-RANGE_CHECKS = ('RangeConfigCheck', 'RangeDepletionCheck',
-                'CloneTransferCheck', 'NextRangeCheck', 'RangeOverlapCheck',
-                'RangeConflictCheck', 'LastNumberCheck')
+def finding(declared, key=None, **facts):
+    """The result of a declared finding with the facts supplied, as
+    DogtagCheck.finding (checks/plugin.py) builds it, silencing aside: the
+    declaration gives the message, the severity and the code; the fields it
+    lists must be there; a non-SUCCESS result carries a fix (the one given,
+    else the declared one) as `fix`, `fix_steps` and `fix_effect`."""
+    spec = findings.resolve(declared)
+    level, = spec.levels                # one severity each in this source
+    key = key if key is not None else spec.literal_key
+    missing = [name for name in spec.fields if name not in facts]
+    if key is None or missing:
+        raise findings.CatalogError('%s lacks %s' % (
+            spec.code, missing or 'its key'))
+    if level != SUCCESS:
+        fix = facts.pop('fix', None) or spec.static_fix()
+        if fix is None:
+            raise findings.CatalogError('%s without a fix' % spec.code)
+        facts.update(fix.fields())
+    findings.record(spec.code)
+    return record(level, spec.check, key, spec.msg, code=spec.code, **facts)
+
+
+def clean_ruv(replica_id, when=None):
+    """freeipa/freeipa ipa-replica-manage clean-ruv: removes a replica ID
+    from every server's RUV (a cleanallruv task)."""
+    return Fix(writes('ipa-replica-manage clean-ruv %d (or the cleanallruv '
+                      'task)' % replica_id, when=when))
+
+
+def plays(role, record):
+    """Does this result play `role` (findings/cluster.py ROLES)? By its
+    code; as results did before codes in a report written before 0.4.0."""
+    code = record.text(Read.CODE)
+    if code:
+        return code in _codes(role)
+    return ROLES[role].played_before_codes(
+        record.source, record.check, record.text('key'), record.result)
+
+
+_CODES = {}
+
+
+def _codes(role):
+    if role not in _CODES:
+        _CODES[role] = ROLES[role].codes()
+    return _CODES[role]
+
+
 REPOSITORY_KEYS = ('ca.certificates', 'ca.requests', 'ca.replica_ids',
                    'kra.keys', 'kra.requests', 'kra.replica_ids')
 MAX_DIGITS = 100        # Dogtag stores at most 99 digits (two-digit prefix)
@@ -180,53 +224,55 @@ class Record:
 
 
 def _take(report, record):
-    source, check, kw = record.source, record.check, record.kw
-    if source == 'ipahealthcheck.meta.core' and kw.get('fqdn'):
-        report.name = record.text('fqdn', host=True).lower()
-    if source == 'ipahealthcheck.ipa.meta' and 'masters' in kw:
-        masters = kw['masters']
+    source, kw = record.source, record.kw
+    if source == 'ipahealthcheck.meta.core' and kw.get(Read.FQDN):
+        report.name = record.text(Read.FQDN, host=True).lower()
+    if source == 'ipahealthcheck.ipa.meta' and Read.MASTERS in kw:
+        masters = kw[Read.MASTERS]
+        field = 'kw.' + Read.MASTERS
         if not isinstance(masters, list):
-            record.bad('kw.masters', masters, 'a list of host names')
+            record.bad(field, masters, 'a list of host names')
         for n, master in enumerate(masters):
             if not isinstance(master, str) or not HOST.match(master):
-                record.bad('kw.masters[%d]' % n, master, 'a host name')
+                record.bad('%s[%d]' % (field, n), master, 'a host name')
             report.masters.add(master.lower())
     if not source.startswith('dogtag.'):
         return
     result = record.result
     key = record.text('key')
     if result != 'SUCCESS':
-        report.findings.append((result, '%s.%s.%s' % (source, check, key)))
-    if key == 'ca':
+        report.findings.append((result, '%s.%s.%s' % (source, record.check,
+                                                      key)))
+    if plays('no-ca', record):
         report.ca = False
         return
     report.ca = True
-    if check == 'AgreementCheck' and result == 'SUCCESS' and kw.get('peer'):
-        report.peers.add(record.text('peer', host=True).lower())
-    if check == 'RUVCheck' and 'ruv' in kw:
+    if plays('peer', record) and kw.get(Read.PEER):
+        report.peers.add(record.text(Read.PEER, host=True).lower())
+    if plays('ruv', record) and Read.RUV in kw:
         _take_ruv(report, record)
-    if source == 'dogtag.ranges' and kw.get('server') and \
+    if source == 'dogtag.ranges' and kw.get(Read.SERVER) and \
             report.name is None:
-        report.name = record.text('server', host=True).lower()
-    if source == 'dogtag.ranges' and check in RANGE_CHECKS and \
-            key in REPOSITORY_KEYS and 'range_begin' in kw and \
-            key not in report.ranges:
-        owned = [('active', record.number('range_begin'),
-                  record.number('range_end'))]
-        if 'standby_begin' in kw:
-            owned.append(('standby', record.number('standby_begin'),
-                          record.number('standby_end')))
+        report.name = record.text(Read.SERVER, host=True).lower()
+    begin, end = Read.ACTIVE
+    if plays('ranges', record) and key in REPOSITORY_KEYS and \
+            begin in kw and key not in report.ranges:
+        owned = [('active', record.number(begin), record.number(end))]
+        begin, end = Read.STANDBY
+        if begin in kw:
+            owned.append(('standby', record.number(begin),
+                          record.number(end)))
         report.ranges[key] = owned
 
 
 def _take_ruv(report, record):
-    kw = record.kw
-    if not isinstance(kw['ruv'], list):
-        record.bad('kw.ruv', kw['ruv'], 'a list of [replica ID, host]')
-    report.replica_id = record.replica_id(kw.get('local_replica_id'),
-                                          'kw.local_replica_id')
-    for n, element in enumerate(kw['ruv']):
-        field = 'kw.ruv[%d]' % n
+    ruv = record.kw[Read.RUV]
+    if not isinstance(ruv, list):
+        record.bad('kw.' + Read.RUV, ruv, 'a list of [replica ID, host]')
+    report.replica_id = record.replica_id(
+        record.kw.get(Read.LOCAL_REPLICA_ID), 'kw.' + Read.LOCAL_REPLICA_ID)
+    for n, element in enumerate(ruv):
+        field = 'kw.%s[%d]' % (Read.RUV, n)
         if not isinstance(element, list) or len(element) != 2:
             record.bad(field, element, 'a [replica ID, host] pair')
         rid = record.replica_id(element[0], field + '[0]')
@@ -240,17 +286,17 @@ def analyse(directory):
     """Results of the cluster view of the files in `directory`."""
     results = []
 
-    def add(level, check, key, msg, **kw):
-        results.append(record(level, check, key, msg, **kw))
+    def add(declared, key=None, **facts):
+        results.append(finding(declared, key, **facts))
 
+    for role in ROLES:          # a name the catalog lacks fails every run
+        _codes(role)
     try:
         names = sorted(n for n in os.listdir(directory)
                        if os.path.isfile(os.path.join(directory, n)))
     except OSError as e:
-        add(CRITICAL, 'InputCheck', 'directory', 'Cannot list '
-            '{directory}: {error}. Expected a directory holding one '
-            'healthcheck JSON file per CA server.',
-            directory=one_line(directory), error=one_line(str(e)))
+        add(F.DIRECTORY_UNLISTABLE, directory=one_line(directory),
+            error=one_line(str(e)))
         return results
     reports = []
     for name in names:
@@ -259,16 +305,15 @@ def analyse(directory):
             report = read_report(path)
         except ReportError as e:
             # The other reports are still analysed without this one.
-            add(ERROR, 'InputCheck', one_line(name), '{file} is '
-                'unusable: {problem}. Expected the JSON output of '
-                'ipa-healthcheck (without --failures-only). Write it again, '
-                'e.g. ipa-healthcheck --output-file <file> on that server.',
-                file=one_line(path), field=e.field,
-                problem=one_line(str(e)))
+            add(F.REPORT_UNUSABLE, one_line(name), file=one_line(path),
+                field=e.field, problem=one_line(str(e)))
             continue
         reports.append(report)
         if report.ca is None:
-            _no_dogtag_results(report, name, add)
+            # Without any dogtag.* result nothing is known about its CA:
+            # not even "no CA here" (every check says that as key `ca`).
+            add(F.REPORT_WITHOUT_DOGTAG, one_line(name),
+                file=one_line(report.path), server=report.name)
     missing, listed = _missing(reports, add)
     _inputs(reports, len(names), missing, listed, directory, add)
     _ownership(reports, add)
@@ -278,50 +323,23 @@ def analyse(directory):
     return results
 
 
-def _no_dogtag_results(report, name, add):
-    """A report without any dogtag.* result tells nothing about its CA:
-    not even "no CA here" (every check says that as key `ca`)."""
-    add(ERROR, 'InputCheck', one_line(name), '{file} holds no '
-        'dogtag.* result, so nothing is known about the CA of {server}. '
-        'Expected the full JSON output of ipa-healthcheck with '
-        'ipahealthcheck_dogtag installed, or of dogtag-healthcheck. Install '
-        'the plugin on that server, or write the report again without '
-        '--failures-only, --source or an [excludes] entry for dogtag.',
-        file=one_line(report.path), server=report.name)
-
-
 def _inputs(reports, files, missing, listed, directory, add):
     """How many reports were read, against how many servers are listed:
     an empty directory (a copy that failed) is no all-clear."""
-    fields = {'servers': len(reports), 'files': files,
-              'unusable': files - len(reports),
-              'listed': len(listed) if listed else None,
-              'missing': sorted(missing),
-              'directory': one_line(directory)}
+    facts = {'servers': len(reports), 'files': files,
+             'unusable': files - len(reports),
+             'listed': len(listed) if listed else None,
+             'missing': sorted(missing),
+             'directory': one_line(directory)}
     if not reports:
-        add(ERROR, 'InputCheck', 'inputs', 'No server report in '
-            '{directory}: found {files} file(s), {unusable} of them '
-            'unusable. Expected one healthcheck JSON file per CA server; a '
-            'copy that failed leaves the directory empty. Collect each '
-            'server\'s report (ipa-healthcheck --output-file <file>) into '
-            'it and run again.', **fields)
+        add(F.NO_REPORT, **facts)
     elif missing:
-        add(ERROR, 'InputCheck', 'inputs', 'Read {servers} server '
-            'report(s) from {directory}, but the reports list {listed} '
-            'servers: none from {missing_servers}. Expected one report per '
-            'server of IPA\'s server list and per CA replication peer. '
-            'Collect the missing reports into the directory and run again.',
-            missing_servers=', '.join(sorted(missing)), **fields)
+        add(F.REPORTS_MISSING, missing_servers=', '.join(sorted(missing)),
+            **facts)
     elif listed:
-        add(SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
-            'server report(s) from {directory}: one from each of the '
-            '{listed} servers they list.', **fields)
+        add(F.REPORTS_COMPLETE, **facts)
     else:
-        add(SUCCESS, 'InputCheck', 'inputs', 'Read {servers} '
-            'server report(s) from {directory}. No report lists the '
-            'servers (IPA\'s server list comes with ipa-healthcheck\'s '
-            'IPAMetaCheck), so a server that sent none cannot be named.',
-            **fields)
+        add(F.REPORTS_UNLISTED, **facts)
 
 
 def _missing(reports, add):
@@ -332,18 +350,11 @@ def _missing(reports, add):
     for report in reports:
         expected |= report.masters | report.peers
     for server in sorted(expected - seen):
-        add(ERROR, 'MissingRangesCheck', server, 'No report from '
-            '{server}, which the other servers list as a server or CA peer: '
-            'its ranges are not recorded anywhere in the input, so overlaps '
-            'with it cannot be seen. Collect its healthcheck JSON (its '
-            'nightly --output-file) into the directory.', server=server)
-    empty = [r for r in reports if r.ca and not r.ranges]
-    for report in empty:
-        add(ERROR, 'MissingRangesCheck', report.name,
-            'The report of {server} ({file}) has Dogtag results but no '
-            'range: its CS.cfg could not be read or dogtag.ranges was '
-            'excluded. Fix the findings on {server} and collect its '
-            'report again.', server=report.name, file=one_line(report.path))
+        add(F.SERVER_WITHOUT_REPORT, server, server=server)
+    for report in reports:
+        if report.ca and not report.ranges:
+            add(F.REPORT_WITHOUT_RANGES, report.name, server=report.name,
+                file=one_line(report.path))
     return expected - seen, expected
 
 
@@ -361,18 +372,19 @@ def _replica_ids(reports, complete, add):
     stray = sorted(rid for rid in seen if rid not in owned)
     for rid in stray:
         host, holders = seen[rid]
-        add(ERROR if complete else WARNING,
-            'ReplicaIdCheck', 'replica-id-%s' % rid, 'Replica ID {replica_id}'
-            ' ({host}) is in the o=ipaca RUV of {holders} but no server '
-            'reports it as its own' + ('' if complete else ' (some reports '
-                                       'are missing, so it may be theirs)') +
-            ': it is left from a removed server or an earlier installation '
-            'of {host}. Fix: ipa-replica-manage clean-ruv {replica_id} (or '
-            'the cleanallruv task).', replica_id=rid, host=host,
-            holders=', '.join(sorted(holders)))
+        facts = dict(replica_id=rid, host=host,
+                     holders=', '.join(sorted(holders)))
+        if complete:
+            add(F.REPLICA_ID_STRAY, 'replica-id-%s' % rid,
+                fix=clean_ruv(rid), **facts)
+        else:
+            # Some reports are missing: the ID may be a silent server's.
+            add(F.REPLICA_ID_UNCLAIMED, 'replica-id-%s' % rid,
+                fix=Fix(manual('Collect the missing reports and run '
+                               'again')) +
+                clean_ruv(rid, when='if no server owns it'), **facts)
     if not stray:
-        add(SUCCESS, 'ReplicaIdCheck', 'ruv', 'Every replica ID in '
-            'the o=ipaca RUVs belongs to a reporting server: {owned}.',
+        add(F.REPLICA_IDS_OWNED,
             owned=', '.join(str(r) for r in sorted(owned)))
 
 
@@ -394,44 +406,40 @@ def _ownership(reports, add):
                 if other[2] == server:
                     continue
                 clashes += 1
-                add(ERROR, 'RangeOwnershipCheck',
-                    '%s:%s:%s' % (key, server, other[2]),
-                    '{server} ({which} {begin}..{end}) and {other} '
-                    '({other_which} {other_begin}..{other_end}) both own '
-                    '{repository} numbers {first}..{last}: they can issue '
-                    'the same numbers. Fix: stop one of them from issuing '
-                    'in this range and give it a fresh range above '
-                    'nextRange.', repository=key, server=server, which=which,
+                add(F.RANGE_OWNED_TWICE, '%s:%s:%s' % (key, server, other[2]),
+                    repository=key, server=server, which=which,
                     begin=str(begin), end=str(end), other=other[2],
                     other_which=other[3], other_begin=str(other[0]),
                     other_end=str(other[1]), first=str(max(begin, other[0])),
                     last=str(min(end, other[1])))
         if not clashes:
-            add(SUCCESS, 'RangeOwnershipCheck', key, 'No two of '
-                'the {servers} servers own the same {repository} numbers.',
+            add(F.RANGES_OWNED_ONCE, key,
                 servers=len({s[2] for s in spans}), repository=key)
 
 
 def _table_row(report, add):
     errors = [f for r, f in report.findings if r in ('ERROR', 'CRITICAL')]
     warnings = [f for r, f in report.findings if r == 'WARNING']
-    level = ERROR if errors else \
-        WARNING if warnings else SUCCESS
-    add(level, 'ServerFindingsCheck', report.name, '{server}: {errors} '
-        'error(s), {warnings} warning(s) in dogtag.*{listing}',
-        server=report.name, file=one_line(report.path), errors=len(errors),
-        warnings=len(warnings), findings=errors + warnings,
-        listing=(': ' + ', '.join(errors + warnings)) if errors or warnings
-        else '.', ca=report.ca,
+    row = F.SERVER_ERRORS if errors else \
+        F.SERVER_WARNINGS if warnings else F.SERVER_CLEAN
+    listed = errors + warnings
+    add(row, report.name, server=report.name, file=one_line(report.path),
+        errors=len(errors), warnings=len(warnings), findings=listed,
+        # `listing` as before 0.4.0, when the message ended with it
+        listing=(': ' + ', '.join(listed)) if listed else '.',
+        findings_shown=', '.join(listed), ca=report.ca,
         ranges={k: [[w, str(b), str(e)] for w, b, e in v]
                 for k, v in sorted(report.ranges.items())})
+
+
+ROW_CODES = {row.code for row in F.ROWS}
 
 
 def table(data):
     """A table per server of the dogtag.* findings, then the other results
     as `human` shows them."""
-    rows = [r for r in data if r['check'] == 'ServerFindingsCheck']
-    rest = [r for r in data if r['check'] != 'ServerFindingsCheck']
+    rows = [r for r in data if r['kw']['code'] in ROW_CODES]
+    rest = [r for r in data if r['kw']['code'] not in ROW_CODES]
     width = max([len(r['kw']['key']) for r in rows] + [6])
     lines = ['%-*s  %6s  %8s  %s' % (width, 'SERVER', 'ERRORS',
                                      'WARNINGS', 'FINDINGS')]
