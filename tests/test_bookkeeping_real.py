@@ -45,7 +45,18 @@ def test_ipa_defaults_are_quiet(scenario):
         for key, result in results.items():
             assert result['result'] == 'SUCCESS', (check, key, result['text'])
             assert result['kw']['server'] == ME
+    assert {key: r['kw']['code'] for key, r in
+            found['RangeConfigCheck'].items()} == dict.fromkeys(
+        ('ca.certificates', 'ca.requests', 'ca.replica_ids'), 'DTR0302')
+    depletion = found['RangeDepletionCheck']
+    assert depletion['ca.certificates']['kw']['code'] == 'DTR0308'
+    assert depletion['ca.replica_ids']['kw']['code'] == 'DTR0310'
+    assert found['CloneTransferCheck']['ca.certificates']['kw'][
+        'code'] == 'DTR0316'
+    assert found['RangeOverlapCheck']['ca.certificates']['kw'][
+        'code'] == 'DTR0334'
     certs = found['NextRangeCheck']['ca.certificates']['kw']
+    assert certs['code'] == 'DTR0324'
     assert certs['next_range'] == '10000001'
     assert certs['next_range_start'] == str(0x10000001)
     assert certs['range_cfg'] == '1..10000000'
@@ -78,6 +89,8 @@ def test_clone_with_a_delegated_range_and_its_own_standby(scenario):
     for check, results in found.items():
         for key, result in results.items():
             assert result['result'] == 'SUCCESS', (check, key, result['text'])
+    assert found['RangeConfigCheck']['ca.certificates']['kw'][
+        'code'] == 'DTR0301'
     certs = found['RangeOverlapCheck']['ca.certificates']['kw']
     assert certs['recorded'][0]['rule'].startswith('hex digits, end from')
     assert certs['recorded'][0]['end'] == str(0x10000001 + 0x10000000 - 1)
@@ -92,6 +105,7 @@ def test_overlap_with_another_hosts_allocation_after_10_11(scenario):
         dbs__nextEndSerialNumber='20000000'))
     overlap = found['RangeOverlapCheck']['ca.certificates']
     assert overlap['result'] == 'ERROR'
+    assert overlap['kw']['code'] == 'DTR0336'
     assert overlap['kw']['mine'] == 'standby'
     assert overlap['kw']['other_host'] == 'other.example.test'
     assert overlap['kw']['other_begin'] == str(0x10000001)
@@ -100,6 +114,7 @@ def test_overlap_with_another_hosts_allocation_after_10_11(scenario):
     # and nextRange 10000001 is not above that allocation
     nxt = found['NextRangeCheck']['ca.certificates']
     assert nxt['result'] == 'ERROR'
+    assert nxt['kw']['code'] == 'DTR0330'
     assert nxt['kw']['conflicting_host'] == 'other.example.test'
     assert 'nextRange: 278435457' in nxt['kw']['fix']
 
@@ -136,6 +151,7 @@ def test_delegated_range_inside_another_hosts_allocation_is_normal(scenario):
         dbs__serialCloneTransferNumber='10000'))
     overlap = found['RangeOverlapCheck']['ca.certificates']
     assert overlap['result'] == 'SUCCESS', overlap['text']
+    assert overlap['kw']['code'] == 'DTR0335'
     assert overlap['kw']['delegated_from'] == [
         'cn=10000001,%s,ou=ranges,%s' % (CERTS, scenario.tree.base)]
 
@@ -154,16 +170,18 @@ def test_missing_and_low_next_range(scenario):
     found = bookkeeping(scenario)['NextRangeCheck']
     missing = found['ca.certificates']
     assert missing['result'] == 'ERROR'           # serial management is on
+    assert missing['kw']['code'] == 'DTR0325'
     assert missing['kw']['next_range'] is None
     assert 'nextRange: 10000001' in missing['kw']['fix']
     below = found['ca.requests']
     assert below['result'] == 'ERROR'
+    assert below['kw']['code'] == 'DTR0330'
     assert below['kw']['conflicting_end'] == '20000000'
     assert 'nextRange: 20000001' in below['kw']['fix']
     inside = found['ca.replica_ids']
     assert inside['result'] == 'ERROR'
     assert inside['kw']['next_range_start'] == '50'
-    assert 'inside this server' in inside['text']
+    assert inside['kw']['code'] == 'DTR0331'
     assert 'nextRange: 101' in inside['kw']['fix']
 
 
@@ -176,6 +194,8 @@ def test_missing_next_range_without_serial_management_warns(scenario):
         conn.unbind_s()
     found = bookkeeping(scenario)['NextRangeCheck']['ca.certificates']
     assert found['result'] == 'WARNING'
+    assert found['kw']['code'] == 'DTR0326'
+    assert 'nextRange: 10000001' in found['kw']['fix']
 
 
 def test_depleted_ranges(scenario):
@@ -188,18 +208,33 @@ def test_depleted_ranges(scenario):
     requests = found['ca.requests']
     assert requests['result'] == 'ERROR'
     assert requests['kw']['left_in_range'] == '0'
-    assert 'Serial management is off' in requests['text']
+    assert requests['kw']['code'] == 'DTR0314'
+    assert requests['kw']['serial_management'] is False
+    assert 'dbs.enableSerialManagement=true' in requests['kw']['fix']
     certs = found['ca.certificates']
     assert certs['result'] == 'WARNING'
     assert (certs['kw']['left_in_range'], certs['kw']['low_water_mark']) == (
         str(0x20 - 10), str(0x40))
-    assert 'issuance will stop at the end of the range' in certs['text']
+    assert certs['kw']['code'] == 'DTR0312'
     # With serial management on, the same shortage means no range came.
     scenario.write_cs_cfg(dbs__endSerialNumber='20',
-                          dbs__serialLowWaterMark='40')
-    certs = bookkeeping(scenario)['RangeDepletionCheck']['ca.certificates']
+                          dbs__serialLowWaterMark='40',
+                          dbs__endRequestNumber='10')
+    found = bookkeeping(scenario)['RangeDepletionCheck']
+    certs = found['ca.certificates']
     assert certs['result'] == 'WARNING'
-    assert 'should already have allocated' in certs['text']
+    assert certs['kw']['code'] == 'DTR0311'
+    assert certs['kw']['fix_effect'] == 'restarts-service'
+    requests = found['ca.requests']
+    assert (requests['result'], requests['kw']['code']) == ('ERROR',
+                                                            'DTR0313')
+    assert requests['kw']['serial_management'] is True
+    # No low-water mark: nothing to compare with but an exhausted range.
+    scenario.write_cs_cfg(dbs__endSerialNumber='20',
+                          dbs__serialLowWaterMark=None)
+    certs = bookkeeping(scenario)['RangeDepletionCheck']['ca.certificates']
+    assert (certs['result'], certs['kw']['code']) == ('SUCCESS', 'DTR0309')
+    assert certs['kw']['low_water_mark'] is None
 
 
 def test_clone_transfer_condition_of_ticket_3055(scenario):
@@ -217,11 +252,11 @@ def test_clone_transfer_condition_of_ticket_3055(scenario):
     found = found['CloneTransferCheck']
     requests = found['ca.requests']
     assert requests['result'] == 'WARNING'
-    assert 'fails with a server error' in requests['text']
+    assert requests['kw']['code'] == 'DTR0322'
     assert requests['kw']['transfer_size'] == '10'
     replicas = found['ca.replica_ids']
     assert replicas['result'] == 'SUCCESS', replicas['text']
-    assert 'end of the active range' in replicas['text']
+    assert replicas['kw']['code'] == 'DTR0316'
     assert found['ca.certificates']['result'] == 'SUCCESS'
     # A big enough standby range is where the transfer comes from: quiet.
     scenario.write_cs_cfg(dbs__endRequestNumber='15',
@@ -230,6 +265,7 @@ def test_clone_transfer_condition_of_ticket_3055(scenario):
                           dbs__nextEndRequestNumber='2000')
     found = bookkeeping(scenario)['CloneTransferCheck']
     assert found['ca.requests']['result'] == 'SUCCESS'
+    assert found['ca.requests']['kw']['code'] == 'DTR0317'
 
 
 def test_what_is_left_equal_to_the_transfer_size_is_enough(scenario):
@@ -253,8 +289,7 @@ def test_a_standby_smaller_than_the_transfer_size_is_an_overlap_risk(
         dbs__nextEndRequestNumber='1004'))['CloneTransferCheck']
     requests = found['ca.requests']
     assert requests['result'] == 'WARNING'
-    assert 'overlap risk' in requests['text']
-    assert 'server error' not in requests['text']
+    assert requests['kw']['code'] == 'DTR0321'
     assert requests['kw']['standby_available'] == '5'
 
 
@@ -263,6 +298,7 @@ def test_a_missing_transfer_size_is_named_not_printed_as_none(scenario):
         scenario, dbs__replicaCloneTransferNumber=None))['CloneTransferCheck']
     replicas = found['ca.replica_ids']
     assert replicas['result'] == 'WARNING'
+    assert replicas['kw']['code'] == 'DTR0315'
     assert 'None' not in replicas['text']
     assert replicas['kw']['transfer_property'] == \
         'dbs.replicaCloneTransferNumber'
@@ -284,6 +320,7 @@ def test_a_clone_replica_id_range_is_quiet(scenario):
         assert result['result'] == 'SUCCESS', (check, result['text'])
         assert 'restart' not in result['text']
     transfer = found['CloneTransferCheck']['ca.replica_ids']['kw']
+    assert transfer['code'] == 'DTR0318'
     assert transfer['standby_on_demand'] == '100'   # dbs.replicaIncrement
     assert transfer['left_in_range'] == '4'
 
@@ -299,17 +336,20 @@ def test_replica_id_faults_that_stop_the_next_clone(scenario):
         dbs__beginReplicaNumber='96', dbs__endReplicaNumber='100'))
     transfer = found['CloneTransferCheck']['ca.replica_ids']
     assert transfer['result'] == 'WARNING'
-    assert 'serial management off' in transfer['text']
-    assert 'restart' not in transfer['text']
+    assert transfer['kw']['code'] == 'DTR0323'
+    assert transfer['kw']['serial_management'] is False
+    assert 'restart' not in transfer['kw']['fix']
     assert found['RangeDepletionCheck']['ca.replica_ids'][
         'result'] == 'SUCCESS'
     scenario.write_cs_cfg(dbs__beginReplicaNumber='100',
                           dbs__endReplicaNumber='100')
     found = bookkeeping(scenario)
-    assert found['RangeConfigCheck']['ca.replica_ids']['result'] == 'WARNING'
+    config = found['RangeConfigCheck']['ca.replica_ids']
+    assert (config['result'], config['kw']['code']) == ('WARNING', 'DTR0305')
+    assert config['kw']['shape'] == 'begin = end'
     transfer = found['CloneTransferCheck']['ca.replica_ids']
     assert transfer['result'] == 'WARNING'
-    assert 'begin >= end' in transfer['text']
+    assert transfer['kw']['code'] == 'DTR0319'
 
 
 def test_a_range_whose_begin_equals_its_end(scenario):
@@ -322,14 +362,15 @@ def test_a_range_whose_begin_equals_its_end(scenario):
         dbs__endRequestNumber='500'))['RangeConfigCheck']
     requests = found['ca.requests']
     assert requests['result'] == 'ERROR'
-    assert 'single number' in requests['text']
+    assert requests['kw']['code'] == 'DTR0304'
+    assert requests['kw']['shape'] == 'begin = end'
     scenario.write_cs_cfg(dbs__beginRequestNumber='500',
                           dbs__endRequestNumber='500',
                           dbs__nextBeginRequestNumber='10000001',
                           dbs__nextEndRequestNumber='20000000')
     found = bookkeeping(scenario)['RangeConfigCheck']
     assert found['ca.requests']['result'] == 'SUCCESS'
-    assert 'moves to the standby range' in found['ca.requests']['text']
+    assert found['ca.requests']['kw']['code'] == 'DTR0303'
 
 
 def test_a_0x_prefix_under_the_legacy_generator(scenario):
@@ -340,8 +381,8 @@ def test_a_0x_prefix_under_the_legacy_generator(scenario):
     result = found['RangeConfigCheck']['ca.certificates']
     assert result['result'] == 'ERROR'
     assert result['kw']['property'] == 'dbs.endSerialNumber'
-    assert '0x prefix' in result['text']
-    assert 'without 0x' in result['text']
+    assert result['kw']['code'] == 'DTR0021'
+    assert 'without 0x' in result['kw']['fix']
 
 
 def test_standby_range_that_does_not_follow(scenario):
@@ -349,11 +390,19 @@ def test_standby_range_that_does_not_follow(scenario):
         scenario, dbs__nextBeginRequestNumber='5000',
         dbs__nextEndRequestNumber='6000'))['RangeConfigCheck']
     assert found['ca.requests']['result'] == 'ERROR'
-    assert 'does not follow' in found['ca.requests']['text']
+    assert found['ca.requests']['kw']['code'] == 'DTR0307'
     scenario.write_cs_cfg(dbs__beginRequestNumber='500',
                           dbs__endRequestNumber='400')
     found = bookkeeping(scenario)['RangeConfigCheck']
-    assert 'ends before it begins' in found['ca.requests']['text']
+    assert found['ca.requests']['kw']['code'] == 'DTR0304'
+    assert found['ca.requests']['kw']['shape'] == 'begin > end'
+    # A standby range of one number is read as empty too.
+    scenario.write_cs_cfg(dbs__nextBeginRequestNumber='20000000',
+                          dbs__nextEndRequestNumber='20000000')
+    found = bookkeeping(scenario)['RangeConfigCheck']['ca.requests']
+    assert (found['result'], found['kw']['code']) == ('ERROR', 'DTR0306')
+    assert found['kw']['shape'] == 'begin = end'
+    assert 'dbs.next*' in found['kw']['fix']
 
 
 def test_legacy2_keeps_its_books_in_ranges_v2(scenario):
@@ -445,7 +494,7 @@ def test_a_10_10_allocation_whose_decimal_end_carried(scenario):
     assert 'PKI <= 10.10' in overlap['kw']['extent_rule']
 
 
-def kra_legacy2(scenario):
+def kra_legacy2(scenario, **cfg):
     """A KRA whose keys use legacy2 as pkispawn sets it up (dogtagpki/pki
     master deployment/__init__.py configure_kra: dbs.serialRangeDN=
     ou=keyRepository,ou=ranges_v2), its first nextRange written by
@@ -469,7 +518,7 @@ def kra_legacy2(scenario):
         dbs__beginSerialNumber='0x1', dbs__endSerialNumber='0x10000000',
         dbs__serialIncrement='0x10000000',
         dbs__serialLowWaterMark='0x2000000',
-        dbs__serialCloneTransferNumber='0x10000')
+        dbs__serialCloneTransferNumber='0x10000', **cfg)
     scenario.pki_version = '11.6.0'
     return scenario
 
@@ -484,7 +533,7 @@ def test_legacy2_kra_keys_read_next_range_where_the_installer_did_not(
     assert keys['result'] == 'ERROR'
     assert keys['kw']['next_range_dn'] == scenario.tree.keys
     assert keys['kw']['installer_next_range'] == '268435457'
-    assert 'never reads' in keys['text']
+    assert keys['kw']['code'] == 'DTR0327'
     conn = scenario.ds.connect()
     try:
         conn.modify_s(scenario.tree.keys, [(0, 'nextRange', [b'536870913'])])
@@ -492,9 +541,17 @@ def test_legacy2_kra_keys_read_next_range_where_the_installer_did_not(
         conn.unbind_s()
     keys = bookkeeping(scenario)['NextRangeCheck']['kra.keys']
     assert keys['result'] == 'WARNING'
-    assert 'differs' in keys['text']
+    assert keys['kw']['code'] == 'DTR0333'
     assert 'nextRange: 536870913' in keys['kw']['fix']
     assert 'ou=keyRepository,ou=ranges_v2' in keys['kw']['fix']
+
+
+def test_next_range_where_the_installer_put_it_without_serial_management(
+        scenario):
+    kra_legacy2(scenario, dbs__enableSerialManagement='false')
+    keys = bookkeeping(scenario)['NextRangeCheck']['kra.keys']
+    assert (keys['result'], keys['kw']['code']) == ('WARNING', 'DTR0328')
+    assert keys['kw']['installer_next_range'] == '268435457'
 
 
 def test_security_domain_sessions_expire_on_dogtags_default_interval(
@@ -541,6 +598,16 @@ def test_a_replica_id_standby_on_demand_needs_next_range(scenario):
         conn.unbind_s()
     transfer = bookkeeping(scenario)['CloneTransferCheck']['ca.replica_ids']
     assert transfer['result'] == 'WARNING'
-    assert 'no readable nextRange' in transfer['text']
-    assert 'fails' in transfer['text']
-    assert 'restart' not in transfer['text']
+    assert transfer['kw']['code'] == 'DTR0320'
+    assert transfer['kw']['next_range'] is None
+    assert 'restart' not in transfer['kw']['fix']
+
+
+def test_a_range_dn_389ds_refuses_is_a_read_failure(scenario):
+    """A range DN that is no DN (no attribute=value): 389-DS refuses the
+    search of its records (invalid DN syntax), which is not a connection
+    failure."""
+    build(scenario, dbs__requestRangeDN='norequests')
+    found = bookkeeping(scenario)['RangeOverlapCheck']['ca.requests']
+    assert (found['result'], found['kw']['code']) == ('ERROR', 'DTR0300')
+    assert 'Invalid DN syntax' in found['kw']['error']

@@ -141,3 +141,46 @@ def next_range_start(repo, text):
     """The real first number of the next allocation from nextRange."""
     value = _decimal(text)
     return int(text, 16) if repo.hex_digits_in_ldap else value
+
+
+def size(r):
+    """How many numbers a Range holds (0 for no range)."""
+    return r.end - r.begin + 1 if r else 0
+
+
+def shape(r):
+    """Why Dogtag reads a range as empty: its getLastSerialNumberInRange
+    returns null when low >= high (see checks/ranges/bookkeeping.py)."""
+    return 'begin > end' if r.begin > r.end else 'begin = end'
+
+
+def delegated(mine, other, transfer):
+    """A clone's range taken from the end of `other`'s allocation
+    (UpdateNumberRange): it lies inside it and has exactly the transfer
+    size."""
+    return (transfer is not None and other.begin <= mine.begin and
+            mine.end <= other.end and mine.end - mine.begin + 1 == transfer)
+
+
+def safe_next_range(repo, recorded, own_end, at_least=0):
+    """A nextRange value above every recorded allocation and, read as
+    Dogtag reads it, above this server's own ranges (ending at own_end)."""
+    floor = max([int(r.end_text) for r in recorded] + [0]) + 1
+    if repo.hex_digits_in_ldap:
+        # Dogtag reads the digits as hex for the range itself: the digits
+        # must be above every recorded endRange and, read as hex, above
+        # this server's own range.
+        value = max(floor, int(_digits_only_hex_above(own_end)))
+    else:
+        value = max(floor, own_end + 1)
+    return max(value, at_least)
+
+
+def _digits_only_hex_above(number):
+    """The smallest hex string of digits 0-9 only whose value exceeds
+    `number` (SSNv1 cannot use a-f in range values)."""
+    text = format(number + 1, 'x')
+    for i, char in enumerate(text):
+        if char not in '0123456789':
+            return str(int(text[:i] or '0') + 1) + '0' * (len(text) - i)
+    return text

@@ -870,3 +870,88 @@ def vlv_access_grant(database, bind_dn):
         (ldap.MOD_ADD, 'aci', [VLV_GRANT % dn(bind_dn, 'Dogtag\'s bind')])])]
     return Fix(writes(ldapmodify(database.ldap_uri, records))) + \
         _restart(database)
+
+
+# -- range bookkeeping (dogtag.ranges, DTR0300-DTR0399) ------------------------
+
+def _range_edit(database, cs_cfg, what):
+    """Stop the PKI instance, edit the subsystem's CS.cfg, start it."""
+    return cs_cfg_edit(database, 'in %s, %s' % (quote(cs_cfg or 'CS.cfg'),
+                                                what))
+
+
+@refusable
+def active_range_restore(database, cs_cfg):
+    return _range_edit(database, cs_cfg, 'restore the dbs.begin*/dbs.end* '
+                       'values from CS.cfg.bak or from the range this server '
+                       'was given')
+
+
+@refusable
+def replica_id_range_restore(database, cs_cfg):
+    return new_clones_elsewhere() + alternative(_range_edit(
+        database, cs_cfg, 'restore dbs.beginReplicaNumber and '
+        'dbs.endReplicaNumber from CS.cfg.bak'), None)
+
+
+@refusable
+def standby_range_reset(database, cs_cfg):
+    return _range_edit(database, cs_cfg, 'remove the dbs.next* values of '
+                       'this range so that Dogtag allocates a new standby '
+                       'range from nextRange')
+
+
+@refusable
+def range_allocation_retry(database):
+    """Serial management is on, yet no range came: Dogtag logs why, and
+    tries again at its start (checkRanges at start-up, CMSEngine v10.5.18;
+    CAEngine / KRAEngine v11.5.0)."""
+    unit = 'pki-tomcatd@%s.service' % _instance(database)
+    return Fix(reads('look for range errors in the CA debug log'),
+               Step(command('systemctl', 'restart', unit), RESTARTS,
+                    service=unit, outage='an outage of this PKI instance: '
+                    'its CA and KRA'))
+
+
+@refusable
+def serial_management_on(database, cs_cfg):
+    return _range_edit(database, cs_cfg, 'set '
+                       'dbs.enableSerialManagement=true') + alternative(
+        Fix(manual('plan a new range for this server, above nextRange')),
+        None)
+
+
+@refusable
+def transfer_size_set(database, cs_cfg, prop):
+    return _range_edit(database, cs_cfg, 'set %s as pkispawn does (5 for '
+                       'replica IDs, 10000 otherwise)'
+                       % quote(word(prop, 'the property')))
+
+
+@refusable
+def clone_standby_small(database, cs_cfg):
+    return new_clones_elsewhere() + alternative(_range_edit(
+        database, cs_cfg, 'remove the dbs.next* values so that Dogtag '
+        'allocates a full standby range from nextRange'), None)
+
+
+@refusable
+def clone_no_standby(database, cs_cfg):
+    return new_clones_elsewhere() + alternative(_range_edit(
+        database, cs_cfg, 'let this server get a standby range first: set '
+        'dbs.enableSerialManagement=true'), None)
+
+
+@refusable
+def next_range_align(database, entry_dn, value, installer_dn):
+    """nextRange where Dogtag reads it, and the same value where the
+    installer wrote it (legacy2 KRA keys)."""
+    return set_next_range(database, entry_dn, value) + Fix(writes(
+        'set the same value on %s' % quote(dn(installer_dn,
+                                              'the installer\'s entry'))))
+
+
+def range_overlap():
+    return Fix(reads(CLUSTER_REPORT),
+               manual('stop issuing on one of them and give it a fresh '
+                      'range above nextRange'))
