@@ -37,6 +37,9 @@ BLOCKS = {
     'dogtag.accounts': (500, 599),
     'dogtag.logs': (600, 699),
     'dogtag.cluster': (700, 799),
+    'dogtag.topology': (800, 899),
+    'dogtag.limits': (900, 999),
+    'dogtag.indices': (1000, 1099),
 }
 
 CATALOG = {}            # code -> Finding, in declaration order
@@ -137,9 +140,11 @@ def resolve(finding):
 
 def load():
     """Import every source's declarations; the catalog, in code order."""
-    from ipahealthcheck_dogtag.findings import (  # noqa: F401
-        accounts, bookkeeping, cluster, common, logs, ranges,
-        replication)
+    import importlib
+    import pkgutil
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != 'reference':
+            importlib.import_module('%s.%s' % (__name__, module.name))
     return [CATALOG[code] for code in sorted(CATALOG)]
 
 

@@ -26,6 +26,9 @@ SOURCE_TITLES = {
     'dogtag.accounts': 'dogtag.accounts: temporary accounts and sessions',
     'dogtag.logs': 'dogtag.logs: this host\'s Dogtag debug logs',
     'dogtag.cluster': 'dogtag-clustercheck: the whole topology',
+    'dogtag.topology': 'dogtag.topology: what removed servers leave behind',
+    'dogtag.limits': 'dogtag.limits: Dogtag\'s searches under its limits',
+    'dogtag.indices': 'dogtag.indices: the indices of the CA backends',
 }
 
 
