@@ -77,8 +77,10 @@ def finding(declared, key=None, **facts):
         if fix is None:
             raise findings.CatalogError('%s without a fix' % spec.code)
         facts.update(fix.fields())
-    findings.record(spec.code)
-    return record(level, spec.check, key, spec.msg, code=spec.code, **facts)
+    result = record(level, spec.check, key, spec.msg, code=spec.code,
+                    **facts)
+    findings.record(spec.code, spec.msg, result['kw'])
+    return result
 
 
 def clean_ruv(replica_id, when=None):
