@@ -187,7 +187,9 @@ def test_missing_and_unbuilt_vlv_indices(scenario):
     unbuilt = index['caAll-missingandunbuiltvlvindices']
     assert unbuilt['result'] == 'ERROR'
     assert unbuilt['kw']['vlv_enabled'] is False
-    assert unbuilt['kw']['code'] == 'DTR0209'
+    # (On LMDB an index defined since the start has no database yet: the
+    # never-built ERROR, vlvEnabled: 0 as well.)
+    assert unbuilt['kw']['code'] in ('DTR0209', 'DTR0205')
     # Without an index 389-DS still sorts correctly: no collision.
     assert by_key(results, LAST)['ca.certificates']['result'] == 'SUCCESS'
 
