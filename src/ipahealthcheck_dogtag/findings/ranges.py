@@ -95,8 +95,8 @@ LOOKUP_FAILED = Finding(
 RANGE_INVALID = Finding(
     'DTR0104', 'active-range-invalid', SOURCE, LAST, ERROR,
     'The active range is empty or inverted, with no standby range',
-    'The active range {range_cfg} (CS.cfg, radix {radix}) has no number '
-    'below its end, and no usable standby range.',
+    'The active range {range_cfg} (CS.cfg, radix {radix}) is empty or '
+    'inverted, with no usable standby range.',
     key='<repository>', fields=RANGE,
     fix=Fix(manual('Follow the fix RangeConfigCheck gives for this '
                    'repository')),
@@ -371,7 +371,7 @@ VLV_MISSING = Finding(
     'A VLV index of Dogtag is not defined',
     'The VLV index {index} of backend {backend} is not defined.',
     key='<VLV index>', fields=INDEX, fix='vlv_recreate',
-    severity_rule=VLV_RULE,
+    severity_rule=VLV_RULE + ' (from PKI 11.7 DTR0203 instead)',
     meaning='Without it 389-DS sorts every record in memory, which is slow '
             'and, for Dogtag\'s own bind, fails once the repository '
             'outgrows the look-through limit. Up to PKI 11.5 Dogtag finds '
