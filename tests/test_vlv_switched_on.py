@@ -47,6 +47,6 @@ def test_index_rebuilt_online_is_healthy(scenario, ds):
     if ds.db_lib == 'mdb':
         assert index['kw']['vlv_enabled'] is False
         assert index['kw']['indexed_on_disk'] == 30
-        assert 'switches it on' in index['text']
+        assert index['kw']['code'] == 'DTR0206'
     for key, result in by_key(results, LAST).items():
         assert result['result'] == 'SUCCESS', (key, result['text'])

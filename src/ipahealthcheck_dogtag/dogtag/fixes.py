@@ -547,6 +547,18 @@ def attribute_reindex(repo, database):
                           lookup_attributes(repo)) + _restart(database)
 
 
+def stale_index(repo, database, lookup):
+    """Rebuild the index behind Dogtag's lookup (`lookup` as answered): the
+    VLV index up to PKI 11.5, the equality index of the sorted search from
+    11.6; a VLV lookup with no VLV definition (KRA keys) sorted in memory,
+    so looking up again is all there is to do."""
+    if lookup == 'vlv' and repo.vlv_name:
+        return vlv_reindex(repo, database)
+    if lookup == 'vlv':
+        return restart(database)
+    return attribute_reindex(repo, database)
+
+
 # The operational attribute on the bind entry that sets, for that user
 # only, the limit a limits.judge verdict names.
 LIMIT_ATTRIBUTE = {'lookthrough': 'nsLookThroughLimit',

@@ -1,16 +1,13 @@
 """What every dogtag.ranges check shares: walking this server's repositories."""
 
-from ipahealthcheck.core import constants
-
+from ipahealthcheck_dogtag import findings
 from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Problem
+from ipahealthcheck_dogtag.dogtag.last_number import lookup_failure
 from ipahealthcheck_dogtag.dogtag.lookup import BadValue
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck
 from ipahealthcheck_dogtag.dogtag.repositories import repositories
-
-RANDOM_MSG = ('{generator} generator (random serial numbers, RSNv3): Dogtag '
-              'keeps no number ranges for this repository, so there is '
-              'nothing to check.')
+from ipahealthcheck_dogtag.findings import ranges as F
 
 
 class RangeCheck(DogtagCheck):
@@ -37,15 +34,8 @@ class RangeCheck(DogtagCheck):
             return None
         suffix = repo.subsystem.basedn
         missing = repo.container if self.context.exists(suffix) else suffix
-        return self.result(
-            constants.ERROR, repo.key, 'The entry {missing_dn} does not '
-            'exist in the directory at {uri}, so neither do the ' +
-            repo.kind.title + ' of {container} and their nextRange. '
-            'Expected the CA database that pkispawn created (CS.cfg '
-            'internaldb.basedn: {basedn}). Check that dogtag_ldap_uri points '
-            'at the CA\'s 389-DS instance and that internaldb.basedn and '
-            + repo.kind.dn_property + ' in {cs_cfg} are right; otherwise '
-            'restore the CA database from a backup.', missing_dn=missing,
+        return self.finding(
+            F.CONTAINER_MISSING, repo.key, missing_dn=missing,
             uri=self.context.database().ldap_uri, basedn=suffix, **fields)
 
     def check_repository(self, database, repo, fields, deadline):
@@ -56,15 +46,13 @@ class RangeCheck(DogtagCheck):
         for kind, repo in repositories(database):
             if self.numbered_only and not kind.numbered:
                 continue
-            key = kind.key
             if isinstance(repo, Problem):
                 yield self.problem(repo, key), None
                 continue
             fields = repo.fields()
             fields['pki_version'] = database.pki_version_text
             if not repo.sequential:
-                yield self.result(constants.SUCCESS, key, RANDOM_MSG,
-                                  **fields), None
+                yield self.finding(F.RANDOM, kind.key, **fields), None
                 continue
             yield None, (repo, fields)
 
@@ -72,28 +60,17 @@ class RangeCheck(DogtagCheck):
         """Dogtag's answer, or the result that explains why there is none."""
         try:
             return self.context.lookup(repo), None
-        except BadValue as bad:
-            found = 'whose {attribute} {bad_value} it cannot read as a ' \
-                'number' if bad.value else 'which has no {attribute} value'
-            return None, self.result(
-                constants.ERROR, repo.key,
-                'Dogtag\'s last-number lookup (a search sorted on '
-                '{attribute}, PKI 11.6 and later) gets {bad_dn} first, ' +
-                found + ': it then takes a null record and the subsystem '
-                'fails to start (dogtagpki/pki DBSearchResults, '
-                'getLastSerialNumberInRange). Expected a length-prefixed '
-                'decimal number. Correct the value or remove the entry.',
-                bad_dn=bad.dn, bad_value=bad.value,
-                attribute=repo.kind.attribute, **fields)
-        except DirectoryError as e:
-            if e.connection:
+        except (BadValue, DirectoryError) as e:
+            if isinstance(e, DirectoryError) and e.connection:
                 raise           # the check's one `ldap` result says it
-            return None, self.result(
-                constants.ERROR, repo.key,
-                'Could not repeat Dogtag\'s last-number lookup in '
-                '{container}: {error}. Expected the search to succeed as it '
-                'must for Dogtag at start-up; Dogtag meets the same error '
-                '(an "unwilling to perform" here is 389-DS refusing to sort '
-                'more candidates than nsslapd-idlistscanlimit, '
-                'dogtagpki/pki#5171). Check the 389-DS errors log.',
-                error=e.error, **fields)
+            return None, self.give(lookup_failure(repo, e, fields))
+
+    def give(self, verdict):
+        """The result of a domain verdict (dogtag/last_number.Verdict): the
+        fix, when it needs values, from the builder its declaration
+        names."""
+        facts = dict(verdict.facts)
+        if verdict.fix_args is not None:
+            build = findings.resolve(verdict.finding).builder()
+            facts['fix'] = build(*verdict.fix_args)
+        return self.finding(verdict.finding, verdict.key, **facts)
