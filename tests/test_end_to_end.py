@@ -93,7 +93,7 @@ def test_ipa_healthcheck_discovers_the_plugin(stale):
                            'LastNumberCheck', '--output-type', 'human')
     assert done.returncode == 1
     assert 'ERROR: dogtag.ranges.LastNumberCheck.ca.certificates: ' \
-        "Dogtag's start-up lookup" in done.stdout
+        "Dogtag's lookup answers" in done.stdout
     assert 'Output raised' not in done.stderr
 
 

@@ -183,7 +183,7 @@ def test_time_budget_runs_out_on_a_healthy_repository(scenario, mocker):
     assert certs['result'] == 'SUCCESS'
     assert certs['kw']['scan_complete'] is False
     assert certs['kw']['proof'] == 'equality index probe'
-    assert 'did not finish' in certs['kw']['msg']
+    assert certs['kw']['code'] == 'DTR0117'
 
 
 def test_probe_proves_a_fault_when_the_budget_runs_out(scenario, ds, mocker):

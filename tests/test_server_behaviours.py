@@ -660,6 +660,6 @@ def test_vlv_blame(scenario, mocker, error, blamed):
     key = 'allCerts-%s' % scenario.name if blamed else 'ldap'
     assert set(results) <= {key, 'caAll-%s' % scenario.name}, results
     assert results[key]['result'] == 'ERROR'
-    text = results[key]['text']
-    assert ('readable by the bind' in text) == blamed
-    assert ('Run the check as root' in text) == blamed
+    kw = results[key]['kw']
+    assert (kw['code'] == 'DTR0200') == blamed
+    assert ('as root' in kw['fix']) == blamed

@@ -119,6 +119,21 @@ class Finding:
         return getattr(fixes, self.fix)
 
 
+# What every result about a sequential repository carries (Repository.
+# fields): dogtag-clustercheck reads each server's ranges from them.
+REPOSITORY = ('cs_cfg', 'container', 'generator', 'server', 'radix',
+              'range_cfg', 'range_begin', 'range_end')
+
+
+def carry(fields, declared):
+    """Make every finding of `declared` (keyed by a repository) require
+    `fields` as well."""
+    for finding in declared:
+        if finding.key == '<repository>':
+            finding.fields += tuple(f for f in fields
+                                    if f not in finding.fields)
+
+
 def placeholders(template):
     """The field names a str.format template shows."""
     names = set()

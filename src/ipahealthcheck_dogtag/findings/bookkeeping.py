@@ -8,6 +8,7 @@ standby_begin, standby_end: decimal) and `server`, which the cluster report
 reads. Counts and *_begin/*_end fields are decimal; LDAP values (nextRange,
 beginRange, endRange) are shown as the directory holds them."""
 
+from ipahealthcheck_dogtag import findings
 from ipahealthcheck_dogtag.dogtag.steps import Fix, manual, reads
 from ipahealthcheck_dogtag.findings import ERROR, SUCCESS, WARNING, Finding
 
@@ -486,3 +487,9 @@ RANGE_CONFLICT = Finding(
             'other\'s record; 389-DS keeps both, one as a hidden conflict '
             'entry (conflict_dn; conflict_range as LDAP holds it), and both '
             'servers may issue its numbers.')
+
+
+# Every result these checks give about a repository carries its range.
+findings.carry(findings.REPOSITORY, [
+    f for f in findings.CATALOG.values()
+    if f.source == SOURCE and f.name != 'range-random'])

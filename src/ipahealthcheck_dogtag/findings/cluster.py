@@ -222,11 +222,15 @@ ROWS = (SERVER_ERRORS, SERVER_WARNINGS, SERVER_CLEAN)
 class Role:
     def __init__(self, names, source, checks_before_codes=None,
                  key_before_codes=None, result=None):
-        self.names = names              # findings of the catalog, by name
+        self._names = names     # names of findings, or a function giving them
         self.source = source
         self.checks_before_codes = checks_before_codes
         self.key_before_codes = key_before_codes
         self.result = result            # only results of this level
+
+    @property
+    def names(self):
+        return tuple(self._names()) if callable(self._names) else self._names
 
     def codes(self):
         """The codes of `names` (the catalog loaded when first asked)."""
@@ -242,15 +246,18 @@ class Role:
             self.result in (None, result)
 
 
-# Names to fill in when the declarations of dogtag.ranges and
-# dogtag.replication are merged: until then, reports that carry codes play
-# these roles by no result.
+def _repository_ranges():
+    """Every dogtag.ranges finding keyed by a repository that must carry
+    its active range (the declaration enforces it on every result): the
+    range checks' results, not VLVIndexCheck's, keyed by index."""
+    return [f.name for f in findings.load()
+            if f.source == 'dogtag.ranges' and f.key == '<repository>' and
+            {'range_begin', 'range_end'} <= set(f.fields)]
+
+
 ROLES = {
-    # A repository's own ranges, keyed by the repository. VLVIndexCheck
-    # carries the same fields keyed by its index name: not a repository's,
-    # and no second server owning the range.
     'ranges': Role(
-        names=(),
+        names=_repository_ranges,
         source='dogtag.ranges',
         checks_before_codes=('RangeConfigCheck', 'RangeDepletionCheck',
                              'CloneTransferCheck', 'NextRangeCheck',

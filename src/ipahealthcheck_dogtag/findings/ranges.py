@@ -4,6 +4,7 @@ DTR0100-DTR0199: what every ranges check shares (checks/ranges/base.py)
 and LastNumberCheck; DTR0200-DTR0299: VLVIndexCheck.
 """
 
+from ipahealthcheck_dogtag import findings
 from ipahealthcheck_dogtag.dogtag.steps import Fix, manual
 from ipahealthcheck_dogtag.findings import (
     ERROR, SUCCESS, WARNING, Finding)
@@ -543,3 +544,9 @@ VLV_UNPROVEN = Finding(
     meaning='The full scan of the container stopped after `records` '
             'matching records when the time budget ran out, and the probe '
             'did not finish either.')
+
+
+# Every result these checks give about a repository carries its range.
+findings.carry(findings.REPOSITORY, [
+    f for f in findings.CATALOG.values()
+    if f.source == SOURCE and f.name != 'range-random'])

@@ -47,7 +47,7 @@ class RangeCheck(DogtagCheck):
             if self.numbered_only and not kind.numbered:
                 continue
             if isinstance(repo, Problem):
-                yield self.problem(repo, key), None
+                yield self.problem(repo, kind.key), None
                 continue
             fields = repo.fields()
             fields['pki_version'] = database.pki_version_text
