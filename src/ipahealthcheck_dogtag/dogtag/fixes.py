@@ -870,3 +870,16 @@ def vlv_access_grant(database, bind_dn):
         (ldap.MOD_ADD, 'aci', [VLV_GRANT % dn(bind_dn, 'Dogtag\'s bind')])])]
     return Fix(writes(ldapmodify(database.ldap_uri, records))) + \
         _restart(database)
+
+
+# -- replication and accounts: builders the catalog of findings names --------
+
+@refusable
+def ruv_of_unfinished_install(database, topology, suffix, rid, install_host):
+    """Clean the replica ID of a CA install only once no install runs:
+    cleaning it under a running install breaks the install."""
+    where = quote(host(install_host, 'the RUV element\'s host'))
+    return Fix(manual('make sure no CA install runs on %s (wait for one '
+                      'that does to finish)' % where)) + alternative(
+        clean_ruv.__wrapped__(database, topology, suffix, rid),
+        'if the install was abandoned', instead=False)
