@@ -59,10 +59,9 @@ class AgreementCheck(ReplicationCheck):
         gone = self.gone(database, topology, agreement)
         if gone is not None:
             finding, fix, known = gone
-            return self.finding(
-                finding, key, fix=fix, last_success_text=facts[
-                    'last_success'] or 'not recorded by 389-DS',
-                **dict(facts, **known))
+            known['last_success_text'] = facts['last_success'] or \
+                'not recorded by 389-DS'
+            return self.finding(finding, key, fix=fix, **facts, **known)
         if not agreement.enabled:
             return self.finding(
                 F.AGREEMENT_DISABLED, key, fix=fixes.agreement_enable(
