@@ -282,6 +282,7 @@ def test_a_bad_ipa_suffix_does_not_hide_a_leftover_admin(scenario):
                    'TemporaryAdminCheck')
     assert found['admin-r1.example.test']['result'] == 'ERROR'
     assert found['admin-r1.example.test']['kw']['host_is_server'] is None
+    assert found['admin-r1.example.test']['kw']['code'] == 'DTR0502'
     agreements = scenario.run('AgreementCheck', source=None)
     assert 'ldap' not in {r['kw']['key'] for r in agreements}
 

@@ -580,10 +580,12 @@ def test_security_domain_sessions_expire_on_dogtags_default_interval(
     results = scenario.run('SecurityDomainSessionCheck', source=None)
     found = by_key(results, 'SecurityDomainSessionCheck')['sessions']
     assert found['result'] == 'WARNING', found['text']
+    assert found['kw']['code'] == 'DTR0504'         # sessions-stale
     scenario.write_cs_cfg(securitydomain__checkinterval='300000')
     results = scenario.run('SecurityDomainSessionCheck', source=None)
     found = by_key(results, 'SecurityDomainSessionCheck')['sessions']
     assert found['result'] == 'SUCCESS', found['text']
+    assert found['kw']['code'] == 'DTR0503'         # sessions-fresh
 
 
 def test_a_replica_id_standby_on_demand_needs_next_range(scenario):

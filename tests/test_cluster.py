@@ -638,8 +638,5 @@ def test_roles_name_findings_that_carry_what_is_read():
             assert set(CARRIES[role]) <= set(declared.fields), name
 
 
-@pytest.mark.xfail(strict=True, reason='the findings of dogtag.ranges and '
-                   'dogtag.replication are not declared yet: their names go '
-                   'into ROLES of findings/cluster.py when they are')
 def test_every_role_is_played_by_some_finding():
     assert all(spec.names for spec in ROLES.values())

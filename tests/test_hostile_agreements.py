@@ -40,6 +40,10 @@ def add_agreement(server, name, host):
         conn.unbind_s()
 
 
+class Found(dict):
+    """The results by key, and those of the run before any agreement."""
+
+
 @pytest.fixture(scope='module')
 def agreements(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('hostile')
@@ -58,19 +62,24 @@ def agreements(tmp_path_factory):
             topology.add_server(conn, LOCAL)
         finally:
             conn.unbind_s()
+        instance_dir = str(tmp / 'pki-tomcat')
+        cadb.CATree().write_cs_cfg(instance_dir, machineName=LOCAL)
+        path = str(tmp / 'healthcheck.conf')
+        cadb.write_healthcheck_conf(path, instance_dir, server, '11.5.0',
+                                    dogtag_ipa_basedn=IPA_BASE)
+        # Before any agreement: a replica that replicates to nobody.
+        before = by_key(run_checks(read_config(path), 'AgreementCheck'),
+                        'AgreementCheck')
         add_agreement(server, 'caTogone1', 'gone1.example.test; %s #'
                       % PAYLOAD)
         add_agreement(server, 'caTo"gone2" $(%s)' % PAYLOAD,
                       'gone2.example.test')
         add_agreement(server, 'caTogone3', 'gone3.example.test\nERROR: '
                       'injected line')
-        instance_dir = str(tmp / 'pki-tomcat')
-        cadb.CATree().write_cs_cfg(instance_dir, machineName=LOCAL)
-        path = str(tmp / 'healthcheck.conf')
-        cadb.write_healthcheck_conf(path, instance_dir, server, '11.5.0',
-                                    dogtag_ipa_basedn=IPA_BASE)
-        yield by_key(run_checks(read_config(path), 'AgreementCheck'),
-                     'AgreementCheck')
+        found = Found(by_key(run_checks(read_config(path), 'AgreementCheck'),
+                             'AgreementCheck'))
+        found.before = before
+        yield found
     finally:
         server.destroy()
 
@@ -78,6 +87,7 @@ def agreements(tmp_path_factory):
 def test_no_command_around_a_host_with_shell_syntax(agreements):
     found = agreements['gone1.example.test; %s #' % PAYLOAD]
     assert found['result'] == 'ERROR'
+    assert found['kw']['code'] == 'DTR0404'         # peer-not-ipa-server
     assert found['kw']['fix'].startswith('no command is given because '
                                          'the agreement\'s host')
     assert PAYLOAD not in found['kw']['fix']
@@ -106,3 +116,12 @@ def test_a_host_with_a_line_break_stays_on_one_line(agreements):
 
 def test_no_credentials_in_any_result(agreements):
     assert repl.MANAGER_PASSWORD not in repr(agreements)
+
+
+def test_a_replica_without_agreements(agreements):
+    found = agreements.before
+    assert list(found) == ['replication']
+    assert found['replication']['result'] == 'SUCCESS'
+    assert found['replication']['kw']['code'] == 'DTR0401'  # no-agreements
+    assert found['replication']['kw']['replica'].startswith(
+        'cn=replica,')

@@ -55,6 +55,11 @@ def test_quiet_success(instance):
     assert {k: r['result'] for k, r in results.items()} == {
         'ca.debug': 'SUCCESS', 'kra.debug': 'SUCCESS'}
     assert results['ca.debug']['kw']['already_exists'] == 0
+    assert results['ca.debug']['kw']['code'] == 'DTR0601'      # log-clean
+    assert results['ca.debug']['kw']['window_complete'] is True
+    # The KRA's log directory holds no file.
+    assert results['kra.debug']['kw']['code'] == 'DTR0600'     # log-none
+    assert results['kra.debug']['kw']['log_files'] == 0
 
 
 def test_already_exists_and_range_failures(instance):
@@ -86,10 +91,73 @@ def test_already_exists_and_range_failures(instance):
     assert ca['kw']['already_exists_last'] == t2.strftime(
         '%Y-%m-%dT%H:%M:%SZ')
     assert ca['kw']['range_failures'] == 1
-    assert 'LastNumberCheck' in ca['text']
+    # The most severe log finding gives the code; every count stays.
+    assert ca['kw']['code'] == 'DTR0603'        # log-already-exists
+    assert 'explained by LastNumberCheck in dogtag.ranges' in \
+        ca['kw']['findings']
+    assert 'explained by CloneTransferCheck' in ca['kw']['findings']
+    assert 'LastNumberCheck' in ca['kw']['fix']
+    assert ca['kw']['fix_effect'] == 'reads'
     assert kra['result'] == 'WARNING'
+    assert kra['kw']['code'] == 'DTR0604'       # log-range-failures
     assert kra['kw']['range_failures'] == 1
-    assert 'CloneTransferCheck' in kra['text']
+    assert kra['kw']['already_exists'] == 0
+    assert 'CloneTransferCheck' in kra['kw']['findings']
+    assert 'CloneTransferCheck' in kra['kw']['fix']
+
+
+def test_silencing_one_log_finding_never_hides_another(instance):
+    """dogtag_exclude silences the "already exists" ERROR: the result of
+    a log that also shows a failed range request gives that WARNING."""
+    root, _ = instance
+    add(root, NOW - timedelta(minutes=20), 'Unable to add certificate '
+        'record: Record already exists: Already exists')
+    add(root, NOW - timedelta(minutes=10), 'UpdateNumberRange: Unable to '
+        'update number range: null')
+    conf = root.parent / 'hc.conf'
+    settings = conf.read_text()
+
+    def ca_result(exclude):
+        conf.write_text(settings + 'dogtag_exclude = %s\n' % exclude)
+        return by_key(run_checks(read_config(str(conf)),
+                                 source='dogtag.logs'), 'LogCheck')['ca.debug']
+    ca = ca_result('DTR0603')
+    assert (ca['result'], ca['kw']['code']) == ('WARNING', 'DTR0604')
+    assert ca['kw']['already_exists'] == 1
+    ca = ca_result('DTR0603 DTR0604')
+    assert (ca['result'], ca['kw']['code']) == ('SUCCESS', 'DTR0002')
+    assert ca['kw']['silenced'] == 'DTR0603'
+
+
+def test_window_not_read_in_time(instance, monkeypatch):
+    """The time budget ran out before the window's start: no all-clear
+    for the whole window."""
+    root, config = instance
+    write(root / 'logs' / 'ca' / ('debug.%s.log' % day(NOW)), [
+        debug11(NOW - timedelta(minutes=5), ZONE, 'CertRequestService: ok')])
+    monkeypatch.setattr(logs_check.LogCheck, 'deadline',
+                        lambda self, started: started - 1)
+    ca = by_key(run_checks(config, source='dogtag.logs'),
+                'LogCheck')['ca.debug']
+    assert (ca['result'], ca['kw']['code']) == ('SUCCESS', 'DTR0602')
+    assert ca['kw']['window_complete'] is False
+
+
+def test_a_log_that_cannot_be_read(instance):
+    """A debug log of the window that cannot be opened (here a directory
+    where the file should be): an ERROR, not an all-clear."""
+    root, config = instance
+    add(root, NOW - timedelta(minutes=10), 'UpdateNumberRange: Unable to '
+        'update number range: null')
+    blocked = root / 'logs' / 'ca' / 'debug.2000-01-01.log'
+    blocked.mkdir()
+    ca = by_key(run_checks(config, source='dogtag.logs'),
+                'LogCheck')['ca.debug']
+    assert (ca['result'], ca['kw']['code']) == ('ERROR', 'DTR0605')
+    assert ca['kw']['unreadable_files'] == [str(blocked)]
+    assert ca['kw']['unreadable_count'] == 1
+    assert ca['kw']['range_failures'] == 1      # what the rest shows
+    assert ca['text'].startswith('Cannot read 1 of the ca debug logs as ')
 
 
 def test_no_ca_is_quiet(tmp_path):

@@ -144,12 +144,26 @@ def test_healthy_agreements_are_quiet(cluster):
     assert {k: r['result'] for k, r in found.items()} == {
         '127.0.0.2': 'SUCCESS', '127.0.0.3': 'SUCCESS'}
     kw = found['127.0.0.2']['kw']
+    assert kw['code'] == 'DTR0402'                  # agreement-ok
     assert kw['agreement'] == repl.agreement_dn('caTo127.0.0.2')
     assert 'nsDS5ReplicaCredentials' not in str(found)
     assert repl.MANAGER_PASSWORD not in str(found)
     ruv = cluster.run('RUVCheck')
     assert [r['result'] for r in ruv.values()] == ['SUCCESS']
+    assert ruv['ruv']['kw']['code'] == 'DTR0414'    # ruv-clean
     assert ruv['ruv']['kw']['local_replica_id'] == 1
+    assert ruv['ruv']['kw']['replicas'] == \
+        '1 127.0.0.1, 2 127.0.0.2, 3 127.0.0.3'
+
+
+def test_a_suffix_without_replica_has_nothing_to_check(scenario):
+    """A CA suffix with no replica configuration: one SUCCESS per check."""
+    scenario.build(kra=False, vlv=())
+    for check in ('AgreementCheck', 'RUVCheck'):
+        found = by_key(scenario.run(check, source=None), check)
+        assert list(found) == ['replication']
+        assert found['replication']['kw']['code'] == 'DTR0400'
+        assert found['replication']['kw']['suffix'] == scenario.tree.base
 
 
 def test_range_allocated_twice_is_a_replication_conflict(cluster):
@@ -212,10 +226,10 @@ def test_epoch_after_a_restart_is_not_a_failure(cluster):
     assert down['kw']['failing_since_source'] == 'server_start'
     assert down['kw']['changes_sent'] == 0
     # The start is not a success, and the message does not call it one.
-    assert 'no change has reached 127.0.0.3 since the 389-DS start at' in \
-        down['text']
-    assert 'last success' not in down['text']
-    assert 'less than 24 h ago' in down['text']
+    assert down['kw']['code'] == 'DTR0410'      # agreement-failing-recent
+    assert down['kw']['failing_since'] in down['text']
+    assert 'success' not in down['text']
+    assert down['kw']['threshold_hours'] == 24
     assert found['127.0.0.2']['result'] == 'SUCCESS'
 
 
@@ -228,7 +242,9 @@ def test_peer_failing_for_long(cluster):
     down = found['127.0.0.3']
     assert down['result'] == 'ERROR'
     assert down['kw']['since_restart'] is True
-    assert 'since the 389-DS start at' in down['text']
+    assert down['kw']['code'] == 'DTR0411'      # agreement-failing
+    assert down['kw']['failing_since_source'] == 'server_start'
+    assert down['kw']['fix_effect'] == 'writes-directory'
     assert "Can't contact LDAP server" in down['kw']['last_update_status']
     assert 'ipa-csreplica-manage list -v 127.0.0.1' in down['kw']['fix']
     assert found['127.0.0.2']['result'] == 'SUCCESS'
@@ -248,7 +264,7 @@ def test_peer_down_since_its_last_success(cluster):
     assert down['kw']['since_restart'] is False
     assert down['kw']['failing_since'] == before
     assert down['kw']['failing_since_source'] == 'last_success'
-    assert 'its last successful session ended at' in down['text']
+    assert down['kw']['code'] == 'DTR0411'      # agreement-failing
     cluster.b.start()
     cluster.write(cluster.a, 'after-ca2-is-back')
     assert wait(lambda: cluster.run('AgreementCheck')['127.0.0.2']['kw'][
@@ -323,9 +339,9 @@ def test_failed_session_clears_the_last_success(cluster):
         assert down['kw']['failing_since'] is None
         assert down['kw']['since_restart'] is False
         assert down['kw']['changes_sent'] > 0
-        assert 'no longer records when replication to 127.0.0.2 last ' \
-            'succeeded' in down['text']
-        assert 'since the 389-DS start at' not in down['text']
+        assert down['kw']['code'] == 'DTR0409'  # agreement-failing-undated
+        assert down['kw']['failing_since_source'] is None
+        assert 'ipa-csreplica-manage list -v 127.0.0.1' in down['kw']['fix']
     finally:
         if down:
             cluster.b.start()
@@ -342,6 +358,8 @@ def test_disabled_agreement(cluster):
     try:
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'WARNING'
+        assert found['kw']['code'] == 'DTR0408'     # agreement-disabled
+        assert found['kw']['enabled'] is False
         assert 'repl-agmt enable' in found['kw']['fix']
     finally:
         with cluster.connect() as conn:
@@ -362,11 +380,10 @@ def test_ca_install_in_progress_is_no_delete(cluster):
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'WARNING'
         assert found['kw']['ca_state'] == 'configured'
-        assert 'a CA install on 127.0.0.2 is in progress or did not ' \
-            'finish' in found['text']
-        assert 'keep the agreement' in found['text']
+        # peer-ca-install-unfinished, not peer-no-ca-role
+        assert found['kw']['code'] == 'DTR0405'
         assert 'repl-agmt delete' not in found['kw']['fix']
-        assert 'no longer holds the CA role' not in found['text']
+        assert 'ipa-ca-install on 127.0.0.2' in found['kw']['fix']
         # clean-dangling-ruv takes any cn=CA entry for "CA configured".
         assert [r['result'] for r in cluster.run('RUVCheck').values()] == [
             'SUCCESS']
@@ -375,11 +392,18 @@ def test_ca_install_in_progress_is_no_delete(cluster):
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'WARNING'
         assert found['kw']['ca_state'] == 'none'
-        assert 'in progress or did not finish' in found['text']
+        assert found['kw']['code'] == 'DTR0405'
         ruv = cluster.run('RUVCheck')
         assert ruv['replica-id-2']['result'] == 'WARNING'
-        assert 'Do not clean it while an install runs' in \
-            ruv['replica-id-2']['text']
+        kw = ruv['replica-id-2']['kw']
+        assert kw['code'] == 'DTR0412'              # ruv-install-unfinished
+        # Not cleaned while an install runs: that step comes first.
+        assert kw['fix'].startswith('make sure no CA install runs on '
+                                    '127.0.0.2')
+        assert 'if the install was abandoned: ipa-replica-manage ' \
+            'clean-dangling-ruv' in kw['fix']
+        assert [s['effect'] for s in kw['fix_steps']] == [
+            'manual', 'writes-directory']
     finally:
         with cluster.connect() as conn:
             try:
@@ -415,14 +439,16 @@ def test_server_without_ca_role_has_a_dangling_ruv(cluster):
     try:
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'ERROR'
-        assert 'no longer holds the CA role' in found['text']
+        assert found['kw']['code'] == 'DTR0406'     # peer-no-ca-role
         assert found['kw']['fix'].startswith(
             'dsconf slapd-ca1 repl-agmt delete')
         ruv = cluster.run('RUVCheck')
         assert list(ruv) == ['replica-id-2']
         assert ruv['replica-id-2']['result'] == 'ERROR'
         assert ruv['replica-id-2']['kw']['host_is_server'] is True
-        assert 'not an IPA CA server' in ruv['replica-id-2']['text']
+        assert ruv['replica-id-2']['kw']['code'] == 'DTR0413'  # ruv-dangling
+        assert ruv['replica-id-2']['kw']['topology'] == \
+            'cn=masters,cn=ipa,cn=etc,' + IPA_BASE
         repl.mark_agreement(cluster.a, 'caTo127.0.0.2')
         try:
             found = cluster.run('AgreementCheck')['127.0.0.2']
@@ -457,6 +483,7 @@ def test_missing_segment_fix_follows_the_domain_level(cluster):
     try:
         found = cluster.run('AgreementCheck')['127.0.0.2']
         assert found['result'] == 'WARNING'
+        assert found['kw']['code'] == 'DTR0407'     # segment-missing
         assert found['kw']['domain_level'] == 1
         fix = found['kw']['fix']
         assert fix.startswith('systemctl restart dirsrv@ca1.service on '
@@ -502,7 +529,9 @@ def test_removed_server_leaves_a_stale_agreement_and_a_dangling_ruv(cluster):
     found = cluster.run('AgreementCheck')
     gone = found['127.0.0.3']
     assert gone['result'] == 'ERROR'
-    assert '127.0.0.3 is not an IPA server any more' in gone['text']
+    assert gone['kw']['code'] == 'DTR0404'          # peer-not-ipa-server
+    assert gone['kw']['peer'] == '127.0.0.3'
+    assert gone['kw']['last_success_text']
     assert gone['kw']['agreement'] == repl.agreement_dn('caTo127.0.0.3')
     assert gone['kw']['fix'].startswith(
         'ipa-replica-manage del 127.0.0.3 --force --cleanup')
@@ -512,6 +541,8 @@ def test_removed_server_leaves_a_stale_agreement_and_a_dangling_ruv(cluster):
     assert list(ruv) == ['replica-id-3']
     assert ruv['replica-id-3']['result'] == 'ERROR'
     assert ruv['replica-id-3']['kw']['host'] == '127.0.0.3'
+    assert ruv['replica-id-3']['kw']['code'] == 'DTR0413'
+    assert ruv['replica-id-3']['kw']['host_is_server'] is False
     assert 'clean-dangling-ruv' in ruv['replica-id-3']['kw']['fix']
 
 
@@ -530,10 +561,13 @@ def test_standalone_dogtag_uses_the_security_domain(cluster):
     found = cluster.run('AgreementCheck', dogtag_ipa_basedn=None)
     assert found['127.0.0.2']['result'] == 'SUCCESS'
     assert found['127.0.0.3']['result'] == 'ERROR'
-    assert 'not in the security domain' in found['127.0.0.3']['text']
+    # peer-not-in-security-domain
+    assert found['127.0.0.3']['kw']['code'] == 'DTR0403'
     assert 'dsconf slapd-ca1 repl-agmt delete' in \
         found['127.0.0.3']['kw']['fix']
     ruv = cluster.run('RUVCheck', dogtag_ipa_basedn=None)
+    assert ruv['replica-id-3']['kw']['code'] == 'DTR0413'
+    assert ruv['replica-id-3']['kw']['topology'] == domain
     assert 'repl-tasks cleanallruv' in ruv['replica-id-3']['kw']['fix']
 
 
@@ -568,6 +602,14 @@ def test_leftover_temporary_admins_and_look_alikes(cluster):
     found = cluster.run('TemporaryAdminCheck')
     assert set(found) == {'admin-replica1.ipa.test', 'admin-gone.ipa.test'}
     assert {r['result'] for r in found.values()} == {'WARNING'}
+    young = found['admin-replica1.ipa.test']['kw']
+    assert young['code'] == 'DTR0501'               # temporary-admin-young
+    assert young['age_minutes'] < young['grace_minutes']
+    # Its fix: make sure no install runs there, then remove it.
+    assert [s['effect'] for s in young['fix_steps']] == [
+        'manual', 'writes-directory']
+    assert young['fix'].startswith('make sure no install runs on '
+                                   'replica1.ipa.test')
     # Past the grace period: errors that say who left it and how to remove it.
     found = cluster.run('TemporaryAdminCheck',
                         dogtag_admin_grace_minutes=0)
@@ -576,13 +618,16 @@ def test_leftover_temporary_admins_and_look_alikes(cluster):
     assert sorted(replica1['kw']['groups']) == sorted(GROUPS)
     assert replica1['kw']['host_is_server'] is True
     assert replica1['kw']['host_has_ca'] is False
-    assert 'ipa-ca-install or ipa-kra-install' in replica1['text']
+    assert replica1['kw']['code'] == 'DTR0502'      # temporary-admin-leftover
+    assert replica1['kw']['fix_effect'] == 'writes-directory'
+    assert 'ldapmodify -Y EXTERNAL' in replica1['kw']['fix']
     ldif = replica1['kw']['fix_ldif']
     assert ldif.count('delete: uniqueMember') == 3
     assert ldif.endswith('dn: %s\nchangetype: delete\n' % leftover)
     other = found['admin-gone.ipa.test']
     assert other['kw']['host_is_server'] is False
-    assert 'is not a server now' in other['text']
+    assert other['kw']['host_has_ca'] is False
+    assert other['kw']['code'] == 'DTR0502'
     assert other['kw']['groups'] == [GROUPS[0]]
     # It is everywhere: the account replicated to the other CA server.
     assert repl.wait_for(cluster.b, gone)
@@ -602,12 +647,13 @@ def test_no_leftover_is_one_success(cluster):
             conn.delete_s(dn)
     found = cluster.run('TemporaryAdminCheck')
     assert [r['result'] for r in found.values()] == ['SUCCESS']
+    assert found['admin-accounts']['kw']['code'] == 'DTR0500'
 
 
 def test_old_security_domain_sessions(cluster):
     sessions = 'ou=sessions,ou=Security Domain,o=ipaca'
-    assert cluster.run('SecurityDomainSessionCheck')['sessions'][
-        'result'] == 'SUCCESS'
+    fresh = cluster.run('SecurityDomainSessionCheck')['sessions']
+    assert (fresh['result'], fresh['kw']['code']) == ('SUCCESS', 'DTR0503')
     now = int(time.time() * 1000)
     with cluster.connect() as conn:
         cadb.add(conn, sessions, objectClass=['top', 'organizationalUnit'],
@@ -624,6 +670,9 @@ def test_old_security_domain_sessions(cluster):
     assert found['kw']['sessions'] == 2
     assert found['kw']['oldest'] == 'cn=111,' + sessions
     assert found['kw']['oldest_uid'] == 'admin-replica9.ipa.test'
+    assert found['kw']['code'] == 'DTR0504'         # sessions-stale
+    assert found['kw']['fix_effect'] == 'writes-directory'
+    assert found['kw']['stale_dns'] == ['cn=111,' + sessions]
 
 
 def _ldapi_operations(access_log):
@@ -690,4 +739,7 @@ def test_cluster_report_finds_the_replica_id_nobody_owns(cluster, tmp_path):
     stray = found[('ReplicaIdCheck', 'replica-id-3')]
     assert stray['result'] == 'ERROR'
     assert stray['kw']['host'] == '127.0.0.3'
-    assert 'clean-ruv 3' in stray['kw']['msg'].format(**stray['kw'])
+    # The fix is a field of its own once dogtag-clustercheck declares its
+    # findings; before, it was part of the message.
+    assert 'clean-ruv 3' in (stray['kw'].get('fix') or
+                             stray['kw']['msg'].format(**stray['kw']))

@@ -106,3 +106,21 @@ def test_what_dates_a_failure():
                             nsds5replicaLastInitStatus='Error (-1) '
                             'Problem connecting to replica')
     assert failure_start(failed_init, started) == (started, 'server_start')
+
+
+def test_an_unfinished_install_is_not_cleaned_under_it():
+    """The RUV element of a host whose CA install has not recorded cn=CA
+    yet: cleaning it is the second step, only if the install was abandoned
+    (freeipa/freeipa release-4-13-3 ipa-replica-manage.in
+    clean_dangling_ruvs would clean it at once)."""
+    fix = fixes.ruv_of_unfinished_install(DATABASE, topology(), 'o=ipaca',
+                                          7, PEER)
+    assert [(s.effect, s.when) for s in fix.steps] == [
+        ('manual', None), ('writes-directory', 'if the install was abandoned')]
+    assert 'ipa-replica-manage clean-ruv 7' in str(fix)
+    # The host comes from the RUV, which whoever writes cn=config shapes.
+    refused = fixes.ruv_of_unfinished_install(
+        DATABASE, topology(), 'o=ipaca', 7, 'ca2.ipa.test;reboot')
+    assert str(refused).startswith('no command is given because the RUV '
+                                   'element\'s host')
+    assert 'reboot' not in str(refused)

@@ -15,12 +15,11 @@ from datetime import datetime, timezone
 import ldap
 from ldap.filter import escape_filter_chars
 
-from ipahealthcheck.core import constants
-
 from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.dogtag.agreements import iso, parse_time
 from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
+from ipahealthcheck_dogtag.findings import accounts as F
 
 # admin-<fqdn>: at least two DNS labels. `admin`, `ipara`, `pkidbuser`,
 # `acme-<fqdn>` and Dogtag's subsystem users never match.
@@ -53,9 +52,7 @@ class TemporaryAdminCheck(DogtagCheck):
         accounts = [(dn, attrs) for dn, attrs in entries
                     if TEMPORARY_ADMIN.match(_uid(attrs))]
         if not accounts:
-            yield self.result(
-                constants.SUCCESS, 'admin-accounts', 'No temporary replica '
-                'admin account (admin-<fqdn>) in {people}.', people=people)
+            yield self.finding(F.NO_TEMPORARY_ADMIN, people=people)
             return
         try:
             topology = self.context.topology()
@@ -74,7 +71,8 @@ class TemporaryAdminCheck(DogtagCheck):
             'ou=groups,%s' % basedn, '(uniqueMember=%s)'
             % escape_filter_chars(dn), ['cn'], scope=ldap.SCOPE_ONELEVEL)
         grace = self.context.settings.admin_grace_minutes
-        fields = {
+        group_dns = [g for g, _ in groups]
+        facts = {
             'account': dn, 'host': host, 'created': iso(created),
             'age_minutes': int(age) if age is not None else None,
             'groups': [_text(a, 'cn') for _, a in groups],
@@ -84,45 +82,16 @@ class TemporaryAdminCheck(DogtagCheck):
             'uri': database.ldap_uri,
         }
         try:
-            fields['fix_ldif'] = fixes.removal_ldif(dn, [g for g, _ in groups])
+            facts['fix_ldif'] = fixes.removal_ldif(dn, group_dns)
         except fixes.Unsafe:
-            fields['fix_ldif'] = None
-        step = _left_by(host, topology)
-        if age is not None and age < grace:
-            return self.result(
-                constants.WARNING, uid, 'The temporary replica admin '
-                '{account} was created {age_minutes} min ago: a replica CA '
-                'or KRA install on {host} is probably still running. If none '
-                'is, it ' + step + '. It is a member of {groups}.', **fields)
-        return self.result(
-            constants.ERROR, uid, 'The temporary replica admin {account} '
-            '(created {created}, member of {groups}) is a CA administrator '
-            'with a password nobody knows, replicated to every CA server. '
-            'It ' + step + '. Fix: remove it from its groups and delete '
-            'it (the LDIF is also in fix_ldif): {fix}.',
-            fix=fixes.account_removal(database, dn, [g for g, _ in groups],
-                                      host), **fields)
-
-
-def _left_by(host, topology):
-    if topology is None:
-        return ('was left by a replica CA or KRA install on {host} that '
-                'failed between the steps "creating installation admin '
-                'user" and "destroying installation admin user"')
-    if topology.has_ca(host):
-        return ('was left although {host} holds the CA role now: a later '
-                'KRA install there (ipa-kra-install) failed, or the CA '
-                'install was interrupted after configuring the CA and '
-                'before the step "destroying installation admin user"')
-    if topology.is_server(host):
-        return ('was left by ipa-ca-install or ipa-kra-install on {host}, '
-                'which failed between the steps "creating installation '
-                'admin user" and "destroying installation admin user" '
-                '({host} is a server without the CA role)')
-    return ('was left by ipa-replica-install --setup-ca (or ipa-ca-install) '
-            'on {host}, which failed between the steps "creating '
-            'installation admin user" and "destroying installation admin '
-            'user"; {host} is not a server now')
+            facts['fix_ldif'] = None
+        # A young account may belong to an install that still runs: the
+        # fix's first step says to make sure none does.
+        young = age is not None and age < grace
+        return self.finding(
+            F.TEMPORARY_ADMIN_YOUNG if young else F.TEMPORARY_ADMIN_LEFTOVER,
+            uid, fix=fixes.account_removal(database, dn, group_dns, host),
+            **facts)
 
 
 def _text(attrs, name):
@@ -153,33 +122,23 @@ class SecurityDomainSessionCheck(DogtagCheck):
             created = _ms(_text(attrs, 'dateofcreate'), None)
             if created is not None and now - created > flush + check:
                 stale.append((created, dn, attrs))
-        fields = {'sessions_base': where, 'sessions': len(entries),
-                  'max_age_hours': round((flush + check) / 3600000.0, 2)}
+        facts = {'sessions_base': where, 'sessions': len(entries),
+                 'max_age_hours': round((flush + check) / 3600000.0, 2)}
         if not stale:
-            yield self.result(
-                constants.SUCCESS, 'sessions', 'No security-domain login '
-                'session under {sessions_base} is older than '
-                '{max_age_hours} h ({sessions} in all).', **fields)
+            yield self.finding(F.SESSIONS_FRESH, **facts)
             return
         stale.sort()
         created, dn, attrs = stale[0]
-        fields.update(
+        stale_dns = [d for _, d, _ in stale[:20]]
+        yield self.finding(
+            F.SESSIONS_STALE, fix=fixes.stale_sessions(database, stale_dns),
+            stale_dns=stale_dns, **facts,
             stale_sessions=len(stale),
             oldest=dn, oldest_uid=_text(attrs, 'uid'),
             oldest_host=_text(attrs, 'host'),
             oldest_created=datetime.fromtimestamp(
                 created / 1000, timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
-            stale_dns=[d for _, d, _ in stale[:20]],
             uri=database.ldap_uri)
-        yield self.result(
-            constants.WARNING, 'sessions', '{stale_sessions} security-domain '
-            'login session(s) under {sessions_base} are older than '
-            '{max_age_hours} h, the oldest ({oldest}) for {oldest_uid} from '
-            '{oldest_host}, created {oldest_created}. Every domain-manager '
-            'CA deletes such sessions on its timer, so none of them is '
-            'running it. Fix: {fix}.',
-            fix=fixes.stale_sessions(database, fields['stale_dns']),
-            **fields)
 
 
 def _ms(text, default):

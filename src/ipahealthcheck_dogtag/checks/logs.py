@@ -20,10 +20,9 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-from ipahealthcheck.core import constants
-
-from ipahealthcheck_dogtag import discovery
+from ipahealthcheck_dogtag import discovery, findings
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
+from ipahealthcheck_dogtag.findings import logs as F
 from ipahealthcheck_dogtag.logs import bundle, formats, redact, tail
 
 # Dogtag's texts for an add refused with LDAP 68, by version: ldapjdk
@@ -41,12 +40,11 @@ RANGE_FAILED = re.compile(
     r'UpdateNumberRange: Authentication failed|Current range depleted but '
     r'no next range available|updateNumberRange\(\): status=(?!200)\d+|'
     r'range-request[^\n]*returned non-zero exit', re.I)
-FINDINGS = [
-    ('already_exists', ALREADY_EXISTS, constants.ERROR, 'LastNumberCheck',
-     'dogtag.ranges'),
-    ('range_failures', RANGE_FAILED, constants.WARNING, 'CloneTransferCheck',
-     'dogtag.ranges'),
-]
+# What finds each log finding of the catalog (findings/logs.py
+# LOG_FINDINGS, which says what it means).
+PATTERNS = {'already_exists': ALREADY_EXISTS, 'range_failures': RANGE_FAILED}
+assert set(PATTERNS) == {row[0] for row in F.LOG_FINDINGS} == \
+    set(F.LOG_FINDING_NAMES)
 # Words one of which every match holds (lower case): a substring test is far
 # cheaper than the regexes, which then run on few records.
 HINTS = {
@@ -109,7 +107,7 @@ def scan(paths, start, zone, deadline=None, unreadable=None):
                     return found, True
                 text = '\n'.join([text] + rest)
                 lower = text.lower()
-                for name, regex, _, _, _ in FINDINGS:
+                for name, regex in PATTERNS.items():
                     if any(h in lower for h in HINTS[name]) and \
                             regex.search(text):
                         entry = found.setdefault(name, [0, when, when, text])
@@ -146,66 +144,68 @@ class LogCheck(DogtagCheck):
                 continue
             unreadable = []
             found, complete = scan(paths, start, zone, deadline, unreadable)
-            fields = {'subsystem': name, 'hours': hours,
-                      'log_dir': os.path.join(database.instance_dir, 'logs',
-                                              name),
-                      'log_files': len(paths), 'window_complete': complete,
-                      'since': iso(start)}
-            problems = []
-            level = constants.SUCCESS
-            for finding, _, severity, check, source in FINDINGS:
-                count, first, last, example = found.get(
-                    finding, [0, None, None, None])
-                fields.update({
-                    finding: count,
-                    finding + '_first': iso(first) if first else None,
-                    finding + '_last': iso(last) if last else None,
-                    # Log text leaving the host: masked first, then cut,
-                    # so no part of a secret survives the cut.
-                    finding + '_example':
-                        redact.redact(example)[:500] if example else None,
-                })
-                if count:
-                    level = max(level, severity)
-                    problems.append('%s (%d, %s .. %s UTC; explained by '
-                                    '%s in %s)' % (
-                                        _TITLES[finding], count, iso(first),
-                                        iso(last), check, source))
-            if not paths:
-                msg = ('No {subsystem} debug log under {log_dir}: nothing '
-                       'to read.')
-            elif level == constants.SUCCESS:
-                msg = ('No "already exists" error and no failed number-range '
-                       'request in the {subsystem} debug log since {since}.')
-            else:
-                fields['findings'] = '; '.join(problems)
-                msg = ('The {subsystem} debug log shows, since {since}: '
-                       '{findings}. Expected none. Run the named checks: '
-                       'they say what is wrong and print the fix.')
-            if not complete:
-                msg += (' Only the newest part of the window was read within '
-                        'the time budget.')
+            facts = {'subsystem': name, 'hours': hours,
+                     'log_dir': os.path.join(database.instance_dir, 'logs',
+                                             name),
+                     'log_files': len(paths), 'window_complete': complete,
+                     'since': iso(start)}
+            for finding in PATTERNS:
+                facts.update(counted(finding, found.get(finding)))
+            seen = [row for row in F.LOG_FINDINGS if row[0] in found]
+            if seen:
+                facts['findings'] = summary(seen, found)
+            # Not the bare subsystem name: key `ca` means "no CA on this
+            # host" to every consumer (README, dogtag-clustercheck).
+            key = '%s.debug' % name
             if unreadable:
                 # PKI writes its logs 0660/0770 for its own user
                 # (dogtagpki/pki v11.5.4 pki/server/__init__.py makedirs):
                 # a file we may not read says nothing about its records.
-                level = constants.ERROR
-                fields.update(unreadable_files=[p for p, _ in unreadable],
-                              error=unreadable[0][1],
-                              user=discovery.caller())
-                msg = ('Cannot read {unreadable_count} of the {subsystem} '
-                       'debug logs as {user} ({error}, e.g. '
-                       '{unreadable_first}): expected to read every debug '
-                       'log of the window. Run the healthcheck as root. Of '
-                       'the rest: ' + msg[0].lower() + msg[1:])
-                fields.update(unreadable_count=len(unreadable),
-                              unreadable_first=unreadable[0][0])
-            # Not the bare subsystem name: key `ca` means "no CA on this host"
-            # to every consumer (README, dogtag-clustercheck).
-            yield self.result(level, '%s.debug' % name, msg, **fields)
+                yield self.finding(
+                    F.LOG_UNREADABLE, key,
+                    unreadable_files=[p for p, _ in unreadable],
+                    unreadable_count=len(unreadable),
+                    unreadable_first=unreadable[0][0],
+                    error=unreadable[0][1], user=discovery.caller(), **facts)
+            elif seen:
+                yield self.finding(self.reported(seen, key), key, **facts)
+            elif not paths:
+                yield self.finding(F.LOG_NONE, key, **facts)
+            else:
+                yield self.finding(F.LOG_CLEAN if complete
+                                   else F.LOG_CLEAN_PARTIAL, key, **facts)
+
+    def reported(self, seen, key):
+        """The most severe log finding found, unless dogtag_exclude
+        silences it and another was found too: silencing one never hides
+        another."""
+        for _, finding, _, _, _ in seen:
+            if not findings.is_silenced(self.context.silenced, finding.code,
+                                        key):
+                return finding
+        return seen[0][1]
 
 
-_TITLES = {
-    'already_exists': 'records refused as "already exists" (LDAP 68)',
-    'range_failures': 'failed number-range requests',
-}
+def counted(finding, entry):
+    """The fields of one log finding: its count, first and last time, and
+    an example."""
+    count, first, last, example = entry or [0, None, None, None]
+    return {
+        finding: count,
+        finding + '_first': iso(first) if first else None,
+        finding + '_last': iso(last) if last else None,
+        # Log text leaving the host: masked first, then cut, so no part of
+        # a secret survives the cut.
+        finding + '_example':
+            redact.redact(example)[:500] if example else None,
+    }
+
+
+def summary(seen, found):
+    """The `findings` field: each log finding found, with its count, time
+    span and the check that explains it."""
+    return '; '.join(
+        '%s (%d, %s .. %s UTC; explained by %s in %s)' % (
+            words, found[name][0], iso(found[name][1]), iso(found[name][2]),
+            check, source)
+        for name, _, check, source, words in seen)

@@ -2,11 +2,10 @@
 
 from datetime import datetime, timedelta, timezone
 
-from ipahealthcheck.core import constants
-
 from ipahealthcheck_dogtag.dogtag import agreements, fixes
 from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
+from ipahealthcheck_dogtag.findings import replication as F
 
 
 class ReplicationCheck(DogtagCheck):
@@ -22,10 +21,7 @@ class ReplicationCheck(DogtagCheck):
         suffix = database.subsystem('ca').basedn
         found = agreements.replica(self.context.directory(), suffix)
         if found is None:
-            yield self.result(
-                constants.SUCCESS, 'replication',
-                '{suffix} is not replicated on this server (it has no '
-                'replica configuration): nothing to check.', suffix=suffix)
+            yield self.finding(F.NOT_REPLICATED, suffix=suffix)
             return None
         try:
             topology = self.context.topology()
@@ -45,9 +41,7 @@ class AgreementCheck(ReplicationCheck):
         directory = self.context.directory()
         listed = agreements.agreements(directory, replica_dn)
         if not listed:
-            yield self.result(constants.SUCCESS, 'replication',
-                              'The replica {replica} has no agreements.',
-                              replica=replica_dn)
+            yield self.finding(F.NO_AGREEMENTS, replica=replica_dn)
             return
         started = agreements.server_started(directory)
         hosts = [a.host.lower() for a in listed]
@@ -58,64 +52,52 @@ class AgreementCheck(ReplicationCheck):
             yield self.judge(database, topology, agreement, key, started)
 
     def judge(self, database, topology, agreement, key, started):
-        fields = agreement.fields()
-        fields.update(local=topology.local, topology=topology.where,
-                      suffix=database.subsystem('ca').basedn,
-                      domain_level=topology.domain_level)
-        gone = self.gone(database, topology, agreement, fields)
+        facts = dict(agreement.fields(), local=topology.local,
+                     topology=topology.where,
+                     suffix=database.subsystem('ca').basedn,
+                     domain_level=topology.domain_level)
+        gone = self.gone(database, topology, agreement)
         if gone is not None:
-            level, why, fix = gone
-            fields['fix'] = fix
-            return self.result(
-                level, key, 'The agreement {agreement} replicates to '
-                '{peer}, but ' + why + '. Its status: {last_update_status} '
-                '(last success: {last_success_text}). Fix: {fix}.',
-                last_success_text=fields['last_success'] or
-                'not recorded by 389-DS', **fields)
+            finding, fix, known = gone
+            known['last_success_text'] = facts['last_success'] or \
+                'not recorded by 389-DS'
+            return self.finding(finding, key, fix=fix, **facts, **known)
         if not agreement.enabled:
-            fields['fix'] = fixes.agreement_enable(database, topology,
-                                                   agreement)
-            return self.result(
-                constants.WARNING, key, 'The agreement {agreement} to '
-                '{peer} is disabled (nsds5ReplicaEnabled: off): changes '
-                'to {suffix} do not reach {peer}. Fix: {fix}.', **fields)
+            return self.finding(
+                F.AGREEMENT_DISABLED, key, fix=fixes.agreement_enable(
+                    database, topology, agreement), **facts)
         if agreement.failing and not agreement.in_progress:
-            return self.failing(database, topology, agreement, key, fields,
+            return self.failing(database, topology, agreement, key, facts,
                                 started)
-        return self.result(
-            constants.SUCCESS, key, 'The agreement {agreement} replicates '
-            'to {peer}: {last_update_status}.', **fields)
+        return self.finding(F.AGREEMENT_OK, key, **facts)
 
     @staticmethod
-    def gone(database, topology, agreement, fields):
-        """(severity, reason, fix) if the peer is not a current CA server."""
+    def gone(database, topology, agreement):
+        """(finding, fix, facts) if the peer is not a current CA server."""
         peer = agreement.host
         if not topology.ipa:
             if topology.is_server(peer):
                 return None
-            return (constants.ERROR, '{peer} is not in the security domain '
-                    '{topology} any more',
-                    fixes.agreement_delete(database, agreement, cleanruv=True))
+            return (F.PEER_NOT_IN_SECURITY_DOMAIN,
+                    fixes.agreement_delete(database, agreement, cleanruv=True),
+                    {})
         if not topology.is_server(peer):
-            return (constants.ERROR, '{peer} is not an IPA server any more '
-                    '(no cn={peer} under {topology})',
-                    fixes.removed_server(database, topology, agreement))
+            return (F.PEER_NOT_IPA_SERVER,
+                    fixes.removed_server(database, topology, agreement), {})
         if not topology.has_ca(peer):
             unfinished = AgreementCheck.unfinished_install(topology, peer)
             if unfinished:
-                fields['ca_state'] = unfinished
-                return (constants.WARNING, unfinished_reason(unfinished),
-                        fixes.unfinished_ca_install(topology, agreement))
-            return (constants.ERROR, '{peer} no longer holds the CA role '
-                    '(no enabled or hidden cn=CA,cn={peer} under {topology})',
-                    fixes.remove_agreement(database, topology, agreement))
+                return (F.PEER_CA_INSTALL_UNFINISHED,
+                        fixes.unfinished_ca_install(topology, agreement),
+                        {'ca_state': unfinished})
+            return (F.PEER_NO_CA_ROLE,
+                    fixes.remove_agreement(database, topology, agreement), {})
         # Segments exist from domain level 1 on; at level 0 IPA manages
         # agreements without them (freeipa ipaserver/plugins/topology.py
         # validate_domain_level, release-4-13-3).
         if topology.managed_topology and not topology.joined(peer):
-            return (constants.WARNING, 'no CA topology segment joins {local} '
-                    'and {peer}, so IPA does not manage this agreement',
-                    fixes.segment_missing(database, topology, agreement))
+            return (F.SEGMENT_MISSING,
+                    fixes.segment_missing(database, topology, agreement), {})
         return None
 
     @staticmethod
@@ -138,47 +120,21 @@ class AgreementCheck(ReplicationCheck):
             return 'none'
         return None
 
-    def failing(self, database, topology, agreement, key, fields, started):
+    def failing(self, database, topology, agreement, key, facts, started):
         hours = self.context.settings.agreement_failure_hours
-        now = datetime.now(timezone.utc)
         since, source = failure_start(agreement, started)
-        fields.update(threshold_hours=hours, failing_since=agreements.iso(since),
-                      failing_since_source=source,
-                      since_restart=source == 'server_start',
-                      server_started=agreements.iso(started))
-        fields['fix'] = fixes.unreachable_peer(database, topology, agreement)
+        facts = dict(facts, threshold_hours=hours,
+                     failing_since=agreements.iso(since),
+                     failing_since_source=source,
+                     since_restart=source == 'server_start',
+                     server_started=agreements.iso(started),
+                     fix=fixes.unreachable_peer(database, topology,
+                                                agreement))
         if since is None:
-            return self.result(
-                constants.WARNING, key, 'The last update to {peer} failed ('
-                '{last_update_status}' + (', at {last_attempt}'
-                                          if fields['last_attempt'] else '') +
-                '), and 389-DS no longer records when replication to {peer} '
-                'last succeeded: it clears that when a session fails after '
-                'acquiring the replica, and {changes_sent} change(s) reached '
-                '{peer} since the 389-DS start. This clears at the next '
-                'successful session, within minutes once {peer} answers '
-                'again; if it persists: {fix}.', **fields)
-        evidence = SINCE_TEXT[source]
-        if now - since < timedelta(hours=hours):
-            return self.result(
-                constants.SUCCESS, key, 'The last update to {peer} failed '
-                '({last_update_status}), but ' + evidence + ' less than '
-                '{threshold_hours} h ago; it is reported if it goes on.',
-                **fields)
-        return self.result(
-            constants.ERROR, key, 'Replication of {suffix} to {peer} is '
-            'failing ({last_update_status}) and ' + evidence + ' over '
-            '{threshold_hours} h ago. Fix: {fix}.', **fields)
-
-
-# How each source dates a failure, worded for what it proves.
-SINCE_TEXT = {
-    'last_success': 'its last successful session ended at {failing_since},',
-    'last_init': 'no change has reached {peer} since its last total update '
-                 'at {failing_since},',
-    'server_start': 'no change has reached {peer} since the 389-DS start at '
-                    '{failing_since},',
-}
+            return self.finding(F.AGREEMENT_FAILING_UNDATED, key, **facts)
+        if datetime.now(timezone.utc) - since < timedelta(hours=hours):
+            return self.finding(F.AGREEMENT_FAILING_RECENT, key, **facts)
+        return self.finding(F.AGREEMENT_FAILING, key, **facts)
 
 
 def failure_start(agreement, started):
@@ -197,20 +153,6 @@ def failure_start(agreement, started):
     if started is not None:
         return started, 'server_start'
     return None, None
-
-
-def unfinished_reason(state):
-    if state == 'configured':
-        return ('a CA install on {peer} is in progress or did not finish: '
-                'cn=CA,cn={peer} under {topology} is configuredService, not '
-                'enabledService or hiddenService (an install sets up o=ipaca '
-                'replication first and enables the CA role only at its end); '
-                'keep the agreement')
-    return ('a CA install on {peer} is in progress or did not finish: '
-            '{peer} already takes part in {suffix} replication '
-            '(ipaReplTopoManagedSuffix), but has no cn=CA,cn={peer} entry '
-            'under {topology} yet (an install sets up o=ipaca replication '
-            'first and records the CA role only later); keep the agreement')
 
 
 @registry
@@ -239,42 +181,29 @@ class RUVCheck(ReplicationCheck):
         # Every result carries the whole RUV and this server's own replica
         # ID: with all servers' reports, the cluster report finds replica
         # IDs that no server owns any more (a host installed again).
-        common = {'suffix': suffix, 'local_replica_id': local,
+        shared = {'suffix': suffix, 'local_replica_id': local,
                   'ruv': [[rid, host] for rid, host, _ in elements]}
         dangling = 0
         for rid, host, port in elements:
             if rid == local or self.owned(topology, host):
                 continue
             dangling += 1
-            fields = dict(common, replica_id=rid, host=host, port=port,
-                          topology=topology.where,
-                          host_is_server=topology.is_server(host),
-                          fix=fixes.clean_ruv(database, topology, suffix,
-                                              rid))
+            facts = dict(shared, replica_id=rid, host=host, port=port,
+                         topology=topology.where,
+                         host_is_server=topology.is_server(host))
+            key = 'replica-id-%d' % rid
             if topology.ipa and AgreementCheck.unfinished_install(
                     topology, host) == 'none':
-                yield self.result(
-                    constants.WARNING, 'replica-id-%d' % rid,
-                    'The RUV of {suffix} holds replica ID {replica_id} of '
-                    '{host}:{port}, which takes part in {suffix} replication '
-                    'but has no cn=CA,cn={host} under {topology}: a CA '
-                    'install on {host} is in progress or did not finish. '
-                    'Do not clean it while an install runs; if the install '
-                    'was abandoned, this RUV element is dangling. '
-                    'Fix: {fix}.', **fields)
+                yield self.finding(
+                    F.RUV_INSTALL_UNFINISHED, key,
+                    fix=fixes.ruv_of_unfinished_install(
+                        database, topology, suffix, rid, host), **facts)
                 continue
-            yield self.result(
-                constants.ERROR, 'replica-id-%d' % rid,
-                'The RUV of {suffix} still holds replica ID {replica_id} of '
-                '{host}:{port}, which is not ' + (
-                    'an IPA CA server (no cn=CA,cn={host} under {topology})'
-                    if topology.ipa else 'in the security domain') +
-                ' (a dangling RUV): changelog trimming and replica ID reuse '
-                'suffer. Fix: {fix}.', **fields)
+            yield self.finding(
+                F.RUV_DANGLING, key, fix=fixes.clean_ruv(
+                    database, topology, suffix, rid), **facts)
         if not dangling:
-            yield self.result(
-                constants.SUCCESS, 'ruv', 'Every replica ID in the RUV of '
-                '{suffix} belongs to a current server: {replicas}.',
-                replicas=', '.join('%d %s' % (rid, host)
-                                   for rid, host, _ in elements) or 'none',
-                **common)
+            yield self.finding(
+                F.RUV_CLEAN, replicas=', '.join(
+                    '%d %s' % (rid, host) for rid, host, _ in elements) or
+                'none', **shared)

@@ -967,3 +967,16 @@ def range_overlap():
     return Fix(reads(CLUSTER_REPORT),
                manual('stop issuing on one of them and give it a fresh '
                       'range above nextRange'))
+
+
+# -- replication and accounts: builders the catalog of findings names --------
+
+@refusable
+def ruv_of_unfinished_install(database, topology, suffix, rid, install_host):
+    """Clean the replica ID of a CA install only once no install runs:
+    cleaning it under a running install breaks the install."""
+    where = quote(host(install_host, 'the RUV element\'s host'))
+    return Fix(manual('make sure no CA install runs on %s (wait for one '
+                      'that does to finish)' % where)) + alternative(
+        clean_ruv.__wrapped__(database, topology, suffix, rid),
+        'if the install was abandoned', instead=False)

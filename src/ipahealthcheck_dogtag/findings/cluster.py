@@ -264,10 +264,12 @@ ROLES = {
                              'RangeOverlapCheck', 'RangeConflictCheck',
                              'LastNumberCheck')),
     # A working replication agreement of o=ipaca, naming its peer.
-    'peer': Role(names=(), source='dogtag.replication',
+    'peer': Role(names=('agreement-ok', 'agreement-failing-recent'),
+                 source='dogtag.replication',
                  checks_before_codes=('AgreementCheck',), result=SUCCESS),
     # This server's o=ipaca RUV: its own replica ID and the others'.
-    'ruv': Role(names=(), source='dogtag.replication',
+    'ruv': Role(names=('ruv-install-unfinished', 'ruv-dangling',
+                       'ruv-clean'), source='dogtag.replication',
                 checks_before_codes=('RUVCheck',)),
     # "No CA here" (common.NO_CA): any check of ours, keyed `ca`.
     'no-ca': Role(names=('no-ca',), source='dogtag', key_before_codes='ca'),
