@@ -209,6 +209,9 @@ def run_checks(config, check=None, source=None):
                       'text': result.kw['msg'].format(**result.kw)}
             json.dumps(record)          # every field must be JSON-safe
             assert 'exception' not in result.kw
+            # Every result is a finding of the catalog, with its code.
+            assert findings.CATALOG[result.kw['code']].check in (
+                None, result.check), result.kw
             assert_fix_labelled(record, SANDBOX.get('db_lib'))
             results.append(record)
     return results

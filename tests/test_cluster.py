@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from ipahealthcheck_dogtag import findings
 from ipahealthcheck_dogtag.findings.cluster import ROLES, Read
