@@ -160,6 +160,20 @@ def test_a_log_that_cannot_be_read(instance):
     assert ca['text'].startswith('Cannot read 1 of the ca debug logs as ')
 
 
+def test_silencing_an_unreadable_log_never_hides_what_the_rest_shows(
+        instance):
+    root, _ = instance
+    add(root, NOW - timedelta(minutes=10), 'UpdateNumberRange: Unable to '
+        'update number range: null')
+    (root / 'logs' / 'ca' / 'debug.2000-01-01.log').mkdir()
+    conf = root.parent / 'hc.conf'
+    conf.write_text(conf.read_text() + 'dogtag_exclude = DTR0605\n')
+    ca = by_key(run_checks(read_config(str(conf)), source='dogtag.logs'),
+                'LogCheck')['ca.debug']
+    assert (ca['result'], ca['kw']['code']) == ('WARNING', 'DTR0604')
+    assert ca['kw']['unreadable_count'] == 1
+
+
 def test_no_ca_is_quiet(tmp_path):
     conf = tmp_path / 'hc.conf'
     conf.write_text('[default]\n')

@@ -161,12 +161,13 @@ class LogCheck(DogtagCheck):
                 # PKI writes its logs 0660/0770 for its own user
                 # (dogtagpki/pki v11.5.4 pki/server/__init__.py makedirs):
                 # a file we may not read says nothing about its records.
-                yield self.finding(
-                    F.LOG_UNREADABLE, key,
-                    unreadable_files=[p for p, _ in unreadable],
-                    unreadable_count=len(unreadable),
-                    unreadable_first=unreadable[0][0],
-                    error=unreadable[0][1], user=discovery.caller(), **facts)
+                facts.update(unreadable_files=[p for p, _ in unreadable],
+                             unreadable_count=len(unreadable),
+                             unreadable_first=unreadable[0][0],
+                             error=unreadable[0][1], user=discovery.caller())
+            if unreadable and not (seen and findings.is_silenced(
+                    self.context.silenced, F.LOG_UNREADABLE.code, key)):
+                yield self.finding(F.LOG_UNREADABLE, key, **facts)
             elif seen:
                 yield self.finding(self.reported(seen, key), key, **facts)
             elif not paths:
