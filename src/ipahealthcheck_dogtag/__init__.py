@@ -5,4 +5,4 @@ discovery (files) -> directory (one read-only LDAP session) -> dogtag
 (Dogtag's and IPA's rules) -> checks (results) -> commands.
 """
 
-__version__ = '0.3.0'
+__version__ = '0.4.0'
