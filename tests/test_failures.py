@@ -60,6 +60,36 @@ def test_missing_cs_cfg(tmp_path):
     assert 'CS.cfg not found' in result['text']
 
 
+def test_a_path_that_cannot_be_examined(tmp_path):
+    """A symlink loop where conf/ca should be: neither "no CA" nor a
+    permission problem (ELOOP)."""
+    conf = tmp_path / 'inst' / 'conf'
+    conf.mkdir(parents=True)
+    os.symlink('ca', str(conf / 'ca'))
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
+                                                            'inst'))))
+    assert (result['result'], result['kw']['code']) == ('ERROR', 'DTR0010')
+    assert result['kw']['path'].endswith('conf/ca')
+
+
+def test_cs_cfg_that_cannot_be_read(tmp_path):
+    ca = tmp_path / 'inst' / 'conf' / 'ca'
+    ca.mkdir(parents=True)
+    os.symlink('CS.cfg', str(ca / 'CS.cfg'))     # a loop: ELOOP on open
+    result = only(run_checks(config(dogtag_instance_dir=str(tmp_path /
+                                                            'inst'))))
+    assert (result['result'], result['kw']['code']) == ('ERROR', 'DTR0013')
+    assert result['kw']['error']
+
+
+def test_instance_name_outside_the_pki_root():
+    """pki-healthcheck's instance_name must name a directory under
+    /var/lib/pki."""
+    result = only(run_checks(config(instance_name='../../etc')))
+    assert (result['result'], result['kw']['code']) == ('ERROR', 'DTR0016')
+    assert result['kw']['value'] == '../../etc'
+
+
 def test_empty_cs_cfg(tmp_path):
     # Bytes that are not UTF-8 are no reason to refuse CS.cfg: Dogtag
     # reads it as ISO-8859-1 (test_bad_input.py).

@@ -546,6 +546,25 @@ def test_removed_server_leaves_a_stale_agreement_and_a_dangling_ruv(cluster):
     assert 'clean-dangling-ruv' in ruv['replica-id-3']['kw']['fix']
 
 
+def test_topology_that_cannot_be_read(cluster):
+    """The server list comes from the IPA suffix, else from the security
+    domain; when neither can be read, the replication checks say so
+    instead of judging agreements against nothing."""
+    found = cluster.run('AgreementCheck', dogtag_ipa_basedn='not a DN')
+    assert [(r['result'], r['kw']['code']) for r in found.values()] == [
+        ('ERROR', 'DTR0008')]                   # ipa-suffix-not-dn
+    found = cluster.run('AgreementCheck',
+                        dogtag_ipa_basedn='dc=nowhere,dc=test')
+    assert found['topology']['kw']['code'] == 'DTR0019'
+    assert found['topology']['kw']['masters'] == \
+        'cn=masters,cn=ipa,cn=etc,dc=nowhere,dc=test'
+    with cluster.connect() as conn:             # no security domain yet
+        assert not conn.search_s('o=ipaca', ldap.SCOPE_SUBTREE,
+                                 '(objectClass=pkiSubsystem)', ['1.1'])
+    found = cluster.run('RUVCheck', dogtag_ipa_basedn=None)
+    assert found['topology']['kw']['code'] == 'DTR0020'
+
+
 def test_standalone_dogtag_uses_the_security_domain(cluster):
     domain = 'ou=Security Domain,o=ipaca'
     with cluster.connect() as conn:
