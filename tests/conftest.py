@@ -24,6 +24,7 @@ from ipahealthcheck_dogtag.checks import (  # noqa: F401
     accounts, logs, replication)
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
+from ipahealthcheck_dogtag.checks.indices import databases  # noqa: F401
 from sandbox import cadb
 from sandbox.ds import DirectoryServer
 

@@ -980,3 +980,82 @@ def ruv_of_unfinished_install(database, topology, suffix, rid, install_host):
                       'that does to finish)' % where)) + alternative(
         clean_ruv.__wrapped__(database, topology, suffix, rid),
         'if the install was abandoned', instead=False)
+
+
+# -- dogtag.indices ----------------------------------------------------------
+
+def _vlv_reindex_named(database, backend, search, index):
+    """Rebuild one VLV index by its vlvSearch name and wait for the task
+    (dsconf: LMDB needs 389-DS 2.x or later, which has it), then the LMDB
+    restart rule of _lmdb_restart."""
+    backend = word(backend, 'the backend name')
+    fix = Fix(writes(command(
+        'dsconf', ds_instance(database), 'backend', 'vlv-index', 'reindex',
+        '--parent-name', word(search, 'the VLV search name'), backend)))
+    return fix + wait_for_index_task(
+        database, backend, 'nsIndexVLVAttribute',
+        word(index, 'the VLV index name')) + \
+        _lmdb_restart(database, server_facts(database))
+
+
+@refusable
+def index_build(database, backend, index):
+    """Build an index that has no LMDB database: an attribute index with
+    the index task of the release (and its wait), a VLV index with dsconf
+    and the LMDB restart rule. `index` is a dogtag.indices.Index."""
+    if index.kind == 'vlv':
+        return _vlv_reindex_named(database, backend, index.search,
+                                  index.name)
+    return _index_reindex(database, word(backend, 'the backend name'),
+                          [word(index.name, 'the attribute index name')])
+
+
+@refusable
+def crl_index_add(database):
+    """What PKI's 11.9 upgrade notes say to run when the CRL index is
+    missing (dogtagpki/pki v11.9.0 docs/changes/v11.9.0/Server-Changes.adoc):
+    ca-db-vlv-add adds the missing definitions (with this CA's subject in
+    the filter: SubsystemDBVLVAddCLI), ca-db-vlv-reindex rebuilds every CA
+    VLV index and waits for its task; then the LMDB restart rule."""
+    instance = _instance(database)
+    return Fix(
+        writes('%s (it adds only the missing definitions)' % command(
+            'pki-server', 'ca-db-vlv-add', '-i', instance)),
+        writes('%s (it waits for its task; on a large database it takes '
+               'long)' % command('pki-server', 'ca-db-vlv-reindex', '-i',
+                                 instance))) + \
+        _lmdb_restart(database, server_facts(database))
+
+
+@refusable
+def crl_index_reindex(database, backend, search):
+    return _vlv_reindex_named(database, backend, search, search + 'Index')
+
+
+@refusable
+def crl_index_edit(database, backend, search, container, wanted_filter,
+                   attributes):
+    """Make the CRL VLV definition match the CA's search (dsconf, as
+    vlv_edit), then rebuild it."""
+    instance = ds_instance(database)
+    name, backend = word(search, 'the VLV search name'), \
+        word(backend, 'the backend name')
+    fix = Fix()
+    if set(attributes) & {'vlvBase', 'vlvScope', 'vlvFilter'}:
+        fix += Fix(writes(command(
+            'dsconf', instance, 'backend', 'vlv-index', 'edit-search',
+            '--name', name, '--search-base',
+            dn(container, 'the repository DN'), '--search-scope', '1',
+            '--search-filter', word(wanted_filter, 'the VLV filter'),
+            backend)))
+    if 'vlvSort' in attributes:
+        fix += Fix(
+            writes(command(
+                'dsconf', instance, 'backend', 'vlv-index', 'del-index',
+                '--parent-name', name, '--index-name', name + 'Index',
+                backend)),
+            writes(command(
+                'dsconf', instance, 'backend', 'vlv-index', 'add-index',
+                '--parent-name', name, '--index-name', name + 'Index',
+                '--sort', 'serialno', backend)))
+    return fix + _vlv_reindex_named(database, backend, name, name + 'Index')
