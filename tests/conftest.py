@@ -24,6 +24,8 @@ from ipahealthcheck_dogtag.checks import (  # noqa: F401
     accounts, logs, replication)
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
+from ipahealthcheck_dogtag.checks.indices import (  # noqa: F401
+    advisories)
 from sandbox import cadb
 from sandbox.ds import DirectoryServer
 
