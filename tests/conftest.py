@@ -25,6 +25,8 @@ from ipahealthcheck_dogtag.checks import (  # noqa: F401
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
 from ipahealthcheck_dogtag.checks.indices import databases  # noqa: F401
+from ipahealthcheck_dogtag.checks.indices import (  # noqa: F401
+    advisories)
 from sandbox import cadb
 from sandbox.ds import DirectoryServer
 

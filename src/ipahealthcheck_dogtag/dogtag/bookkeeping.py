@@ -184,3 +184,75 @@ def _digits_only_hex_above(number):
         if char not in '0123456789':
             return str(int(text[:i] or '0') + 1) + '0' * (len(text) - i)
     return text
+
+
+# How the active range in CS.cfg stands to its own range record.
+RECORD_NONE = 'none'                # a first or a handed-over range
+RECORD_AGREES = 'agrees'
+RECORD_RADIX_GAP = 'radix gap'      # SSNv1 hex, PKI >= 10.11 arithmetic
+RECORD_TAIL_HANDED_OVER = 'tail handed over'
+RECORD_EXCEEDED = 'exceeded'
+RECORD_SHORT = 'short'
+
+
+def own_record(recorded, local, begin):
+    """The record of a range of this server that begins at `begin`: Dogtag
+    finds it the same way, by host, port and beginRange = the CS.cfg begin
+    in its radix (Repository.hasRangeConflict, dogtagpki/pki v10.10.0
+    DBSubsystem, v11.5.0 and master Repository), and so does the SSNv2
+    migration ("cn=" + dbs.beginSerialNumber: SubsystemIdGeneratorUpdateCLI,
+    v11.6.0 .. master)."""
+    for record in recorded:
+        if record.host == local and record.begin == begin:
+            return record
+    return None
+
+
+def reserved_end(repo, record):
+    """The last number a record keeps from every later allocation. Each
+    later nextRange is above its endRange as a decimal string, and for SSNv1
+    hex repositories Dogtag reads nextRange's digits as hex for the range
+    it takes (checkRanges): the record keeps everything up to endRange's
+    digits read as hex, more than the range Dogtag computed for it since
+    10.11 (the gap of dogtagpki/pki PR #4840)."""
+    return int(record.end_text, 16) if repo.hex_digits_in_ldap \
+        else record.end
+
+
+def record_verdict(repo, record, transfer):
+    """(verdict, facts): the active range in CS.cfg against its record.
+
+    Dogtag uses CS.cfg alone: the repositories read dbs.begin*/dbs.end*
+    (CertificateRepository / KeyRepository / RequestRepository /
+    ReplicaIDRepository init, v11.5.0; initLegacyGenerator, master) and
+    write the records only (Repository.getNextRange). The record's end
+    is read back only by the SSNv2 migration, which then takes endRange's
+    digits as the new CS.cfg end (SubsystemIdGeneratorUpdateCLI, v11.6.0
+    .. master), the remedy the reporter of PR #4840 applied by hand."""
+    if record is None:
+        return RECORD_NONE, {}
+    end, reserved = record.end, reserved_end(repo, record)
+    mine = repo.active.end
+    facts = dict(record_dn=record.dn, record_ldap='%s..%s' % (
+        record.begin_text, record.end_text), record_end=str(end),
+        reserved_end=str(reserved), extent_rule=record.rule)
+    if mine == end and reserved > end:
+        return RECORD_RADIX_GAP, dict(facts, unused=str(reserved - end))
+    if mine in (end, reserved):
+        return RECORD_AGREES, facts
+    if mine > reserved:
+        return RECORD_EXCEEDED, dict(facts, beyond=str(mine - reserved))
+    if mine < end and transfer and (end - mine) % transfer == 0:
+        # UpdateNumberRange lowers the end by the transfer size for each
+        # clone made from this range.
+        return RECORD_TAIL_HANDED_OVER, dict(
+            facts, handed_over=str(end - mine),
+            clones=str((end - mine) // transfer))
+    return RECORD_SHORT, dict(facts, unused=str(reserved - mine))
+
+
+def cfg_text(repo, number):
+    """A number written as CS.cfg holds it for this repository."""
+    if repo.radix == 16:
+        return ('0x%x' if repo.generator == 'legacy2' else '%x') % number
+    return str(number)

@@ -1059,3 +1059,29 @@ def crl_index_edit(database, backend, search, container, wanted_filter,
                 '--parent-name', name, '--index-name', name + 'Index',
                 '--sort', 'serialno', backend)))
     return fix + _vlv_reindex_named(database, backend, name, name + 'Index')
+
+
+@refusable
+def ds_upgrade(current, fixed, issues):
+    """Upgrade 389-DS to the first release of its line that carries a fix
+    (the releases: dogtag/advisories.py). Distribution packages may carry
+    the fix in an older version: their changelog names the issue."""
+    return Fix(manual(
+        'upgrade 389-ds-base from %s to %s or later, or to a distribution '
+        'build whose changelog names %s, and restart it' % (
+            word(current, 'the 389-DS version'),
+            word(fixed, 'the fixed release'), word(issues, 'the issue'))))
+
+
+@refusable
+def range_end_to_record(database, cs_cfg, prop, value):
+    """Bring the active range's end back to what its range record reserves
+    (checks/ranges/bookkeeping.py RangeRecordCheck)."""
+    return Fix(reads(
+        'first compare with the last number this server issued '
+        '(LastNumberCheck): if it is above the record\'s end already, do not '
+        'lower the end; make sure nextRange is above it instead '
+        '(NextRangeCheck)')) + _range_edit(
+        database, cs_cfg, 'set %s=%s, the end its range record reserves' % (
+            quote(word(prop, 'the property')),
+            quote(word(value, 'the value'))))

@@ -489,6 +489,97 @@ RANGE_CONFLICT = Finding(
             'servers may issue its numbers.')
 
 
+# -- RangeRecordCheck ---------------------------------------------------------
+
+RECORD_FIELDS = ('range_cfg', 'radix', 'range_container', 'dogtag_uses')
+RECORD_FOUND = RECORD_FIELDS + ('record_dn', 'record_ldap', 'record_end',
+                                'reserved_end', 'extent_rule')
+USES_CS_CFG = ('dogtagpki/pki CertificateRepository, KeyRepository, '
+               'RequestRepository, ReplicaIDRepository (v11.5.0: ranges '
+               'from dbs.*; initLegacyGenerator in master); Repository.'
+               'getNextRange writes the records, hasRangeConflict finds one '
+               'by host, port and beginRange; SubsystemIdGeneratorUpdateCLI '
+               '(v11.6.0 .. master) reads endRange back; PR #4840')
+
+RANGE_NOT_RECORDED = Finding(
+    'DTR0339', 'range-not-recorded', SOURCE, 'RangeRecordCheck', SUCCESS,
+    'The active range has no record of its own',
+    'The active range {range_cfg} (CS.cfg, radix {radix}) has no record: it '
+    'was not allocated from nextRange.', key=KEY, fields=RECORD_FIELDS,
+    upstream=USES_CS_CFG,
+    meaning='Only ranges allocated from nextRange are recorded: a master\'s '
+            'first range (pkispawn writes only nextRange: '
+            'SubsystemRangeUpdateCLI, v11.5.0) and a range a clone received '
+            'from its master have none, which is normal.')
+
+RANGE_RECORD_AGREES = Finding(
+    'DTR0340', 'range-record-agrees', SOURCE, 'RangeRecordCheck', SUCCESS,
+    'The active range agrees with its record',
+    'The active range {range_cfg} (CS.cfg, radix {radix}) agrees with its '
+    'record {record_ldap} (LDAP).', key=KEY, fields=RECORD_FOUND,
+    upstream=USES_CS_CFG)
+
+RANGE_RECORD_RADIX_GAP = Finding(
+    'DTR0341', 'range-record-radix-gap', SOURCE, 'RangeRecordCheck',
+    SUCCESS, 'The record of the active range keeps numbers Dogtag never uses',
+    'The record {record_ldap} (LDAP) keeps {unused} numbers after the active '
+    'range that Dogtag never uses (decimal).', key=KEY,
+    fields=RECORD_FOUND + ('unused',), upstream=USES_CS_CFG,
+    meaning='The SSNv1 radix defect of PKI 10.11 and later (dogtagpki/pki '
+            'PR #4840): the record\'s digits are CS.cfg\'s hex digits, but '
+            'its end was computed by adding the increment in decimal, so the '
+            'CS.cfg end (Dogtag\'s arithmetic, which it uses) lies below the '
+            'record\'s end read as hex, and every later allocation starts '
+            'above the latter. Nothing fails: the numbers between, counted '
+            'in unused, are only lost. Migrating to SSNv2 (pki-server '
+            'ca-id-generator-update, PKI 11.6 and later) extends CS.cfg to '
+            'the record\'s end.')
+
+RANGE_RECORD_HANDED_OVER = Finding(
+    'DTR0342', 'range-record-tail-handed-over', SOURCE, 'RangeRecordCheck',
+    SUCCESS, 'The active range ends below its record by what clones took',
+    'The active range ends {handed_over} numbers below its record '
+    '{record_ldap}: {clones} clone transfers (decimal).', key=KEY,
+    fields=RECORD_FOUND + ('handed_over', 'clones'),
+    upstream=UPDATE_NUMBER_RANGE,
+    meaning='UpdateNumberRange lowers the end of the active range by the '
+            'transfer size for each clone made from it: the numbers missing '
+            'are a whole number of transfers, as expected.')
+
+RANGE_PAST_RECORD = Finding(
+    'DTR0343', 'range-past-record', SOURCE, 'RangeRecordCheck', WARNING,
+    'The active range goes past its record',
+    'The active range {range_cfg} (CS.cfg, radix {radix}) goes past its '
+    'record {record_ldap}; Dogtag uses CS.cfg.', key=KEY,
+    fields=RECORD_FOUND + ('beyond',), fix='range_end_to_record',
+    upstream=USES_CS_CFG,
+    meaning='Dogtag issues numbers up to the CS.cfg end, but the directory '
+            'records this server\'s allocation as ending at reserved_end '
+            '(decimal): the beyond numbers above it belong to no record, so a '
+            'later allocation or a range set by hand elsewhere may hand them '
+            'to another server, and no other server\'s check can see that '
+            'this one uses them.')
+
+RANGE_SHORT_OF_RECORD = Finding(
+    'DTR0344', 'range-short-of-record', SOURCE, 'RangeRecordCheck', WARNING,
+    'The active range ends below its record',
+    'The active range {range_cfg} (CS.cfg, radix {radix}) ends below its '
+    'record {record_ldap}; Dogtag uses CS.cfg.', key=KEY,
+    fields=RECORD_FOUND + ('unused',),
+    fix=Fix(reads('look for the clones made from this server (their '
+                  'CS.cfg ranges lie just above this end) and for an edit '
+                  'of CS.cfg (CS.cfg.bak)'),
+            manual('if no clone holds them, the numbers up to the record\'s '
+                   'end (reserved_end, decimal) are only unused; restore '
+                   'the end from CS.cfg.bak if it was changed by mistake')),
+    upstream=USES_CS_CFG,
+    meaning='The CS.cfg end is below the end the record keeps, by a count '
+            '(unused, decimal) that clone transfers do not explain: the '
+            'configuration was edited, or a bookkeeping defect (dogtagpki/'
+            'pki PR #4840) left the two apart. Dogtag issues only up to the '
+            'CS.cfg end, then moves to its standby range; nothing overlaps.')
+
+
 # Every result these checks give about a repository carries its range.
 findings.carry(findings.REPOSITORY, [
     f for f in findings.CATALOG.values()

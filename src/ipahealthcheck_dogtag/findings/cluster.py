@@ -262,7 +262,7 @@ ROLES = {
         checks_before_codes=('RangeConfigCheck', 'RangeDepletionCheck',
                              'CloneTransferCheck', 'NextRangeCheck',
                              'RangeOverlapCheck', 'RangeConflictCheck',
-                             'LastNumberCheck')),
+                             'RangeRecordCheck', 'LastNumberCheck')),
     # A working replication agreement of o=ipaca, naming its peer.
     'peer': Role(names=('agreement-ok', 'agreement-failing-recent'),
                  source='dogtag.replication',

@@ -1,1 +1,2 @@
-"""dogtag.indices: the indices of the CA backends, and 389-DS releases that break them."""
+"""dogtag.indices: the indices of the CA backends, and 389-DS releases
+that break them."""

@@ -373,3 +373,39 @@ class RangeConflictCheck(BookkeepingCheck):
             conflict_dn=dn, conflict_host=host,
             conflict_range='%s..%s' % (begin, end), conflict=reason,
             count=len(found), fix=fixes.range_conflict(database, dn), **facts)
+
+
+@registry
+class RangeRecordCheck(BookkeepingCheck):
+    """Does the active range in CS.cfg match this server's own record of
+    it in the range container?
+
+    Dogtag issues from CS.cfg and never reads its records back (see
+    dogtag/bookkeeping.py record_verdict); other servers know this one's
+    allocation only from the record. SSNv1 computed the two in different
+    radixes (dogtagpki/pki PR #4840), and hand edits move them apart.
+    """
+
+    _VERDICTS = {
+        bookkeeping.RECORD_NONE: F.RANGE_NOT_RECORDED,
+        bookkeeping.RECORD_AGREES: F.RANGE_RECORD_AGREES,
+        bookkeeping.RECORD_RADIX_GAP: F.RANGE_RECORD_RADIX_GAP,
+        bookkeeping.RECORD_TAIL_HANDED_OVER: F.RANGE_RECORD_HANDED_OVER,
+        bookkeeping.RECORD_EXCEEDED: F.RANGE_PAST_RECORD,
+        bookkeeping.RECORD_SHORT: F.RANGE_SHORT_OF_RECORD,
+    }
+
+    def judge(self, database, repo, fields):
+        recorded, _ = self.context.recorded_ranges(repo)
+        local = (fields.get('server') or database.hostname or '').lower()
+        record = bookkeeping.own_record(recorded, local, repo.active.begin)
+        verdict, found = bookkeeping.record_verdict(
+            repo, record, repo.setting('CloneTransferNumber'))
+        facts = dict(fields, range_container=repo.range_container,
+                     dogtag_uses='CS.cfg', **found)
+        if verdict == bookkeeping.RECORD_EXCEEDED:
+            facts['fix'] = fixes.range_end_to_record(
+                database, fields.get('cs_cfg'),
+                'dbs.end%sNumber' % repo.kind.prefix,
+                bookkeeping.cfg_text(repo, int(found['reserved_end'])))
+        yield self.finding(self._VERDICTS[verdict], repo.key, **facts)
