@@ -302,8 +302,14 @@ def test_removed_server_leaves_registration_and_subsystem_user(healthy):
                                       'pki-tomcat', 'CA %s 443' % GONE]
     users = found(results, 'SubsystemUserCheck')
     kw = users['CA-%s-8443' % GONE]['kw']
-    assert users['CA-%s-8443' % GONE]['result'] == 'ERROR'
-    assert kw['code'] == 'DTR0812'
+    # PKI 11.5 ignores an existing user when the host is installed again.
+    assert users['CA-%s-8443' % GONE]['result'] == 'WARNING'
+    assert kw['code'] == 'DTR0812' and kw['reinstall_blocked'] is False
+    # PKI 11.0 does not (dogtagpki/pki#3544): the same leftover is an ERROR.
+    old = found(healthy.run('SubsystemUserCheck', '11.0.6'),
+                'SubsystemUserCheck')['CA-%s-8443' % GONE]
+    assert (old['result'], old['kw']['code'], old['kw']['reinstall_blocked'])\
+        == ('ERROR', 'DTR0812', True)
     assert (kw['account'], kw['host'], kw['port'], kw['subsystem_type']) == \
         (user, GONE, '8443', 'CA')
     assert kw['groups'] == [SUBSYSTEM_GROUP]

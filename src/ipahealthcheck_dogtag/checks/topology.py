@@ -14,6 +14,7 @@ from ipahealthcheck_dogtag import discovery
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.dogtag import fixes, leftovers
+from ipahealthcheck_dogtag.findings import ERROR, WARNING
 from ipahealthcheck_dogtag.findings import topology as F
 
 # Subsystems whose CS.cfg may name a security-domain host, in the order
@@ -121,7 +122,10 @@ class SubsystemUserCheck(DogtagCheck):
             fix_ldif=ldif, uri=database.ldap_uri,
             fix=fixes.subsystem_user_removal(database, user.dn, groups))
         if verdict == leftovers.NO_SERVER:
-            return self.finding(F.USER_REMOVED_SERVER, key=user.uid, **facts)
+            blocked = leftovers.reinstall_blocked(database.pki_version)
+            return self.finding(F.USER_REMOVED_SERVER, key=user.uid,
+                                level=ERROR if blocked else WARNING,
+                                reinstall_blocked=blocked, **facts)
         return self.finding(F.USER_ROLE_MISSING, key=user.uid,
                             role=role.upper(), role_states=states, **facts)
 

@@ -177,6 +177,17 @@ def read_subsystem_users(directory, basedn):
     return people, users
 
 
+def reinstall_blocked(version):
+    """Does pkispawn of this PKI version fail on an existing subsystem
+    user (err=68) when the host is installed again? dogtagpki/pki#3544:
+    from v10.11.0 until "Fix replica reinstallation" (v10.11.5, v10.12.0,
+    v11.1.0; not in v11.0.x). Unknown: it may."""
+    if version is None:
+        return True
+    version = tuple(version)
+    return (10, 11) <= version < (10, 11, 5) or (11, 0) <= version < (11, 1)
+
+
 def groups_of(directory, basedn, member):
     """DNs of the groups in ou=groups listing `member`."""
     found, _ = directory.search(

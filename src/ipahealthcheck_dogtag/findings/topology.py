@@ -115,21 +115,29 @@ USERS_STANDALONE = Finding(
 
 USER_REMOVED_SERVER = Finding(
     'DTR0812', 'subsystem-user-removed-server', SOURCE, 'SubsystemUserCheck',
-    ERROR, 'A removed server\'s subsystem user is still trusted',
+    (ERROR, WARNING), 'A removed server\'s subsystem user is left behind',
     'Subsystem user {uid} belongs to {host}, which is no IPA server.',
     key='<uid>',
     fields=('account', 'uid', 'subsystem_type', 'host', 'port', 'groups',
             'cert_serial', 'cert_not_after', 'cert_expired', 'fix_ldif',
-            'uri'),
+            'uri', 'reinstall_blocked'),
     fix='subsystem_user_removal', upstream=USER_UPSTREAM,
+    severity_rule='ERROR where a reinstall under that name fails on it '
+                  '(PKI 10.11.0 to 10.11.4 and 11.0.x, or an unknown '
+                  'version: dogtagpki/pki#3544, fixed in v10.11.5, v10.12.0 '
+                  'and v11.1.0 by "Fix replica reinstallation"), WARNING '
+                  'otherwise',
     meaning='Each subsystem that joins a CA gets a user holding its '
             'subsystem certificate, member of Subsystem Group, which the '
             'CA trusts for subsystem calls (range requests, KRA '
-            'connector). Nothing but the REST removeHost deletes it, so '
-            'it outlives the server: its certificate (serial in '
-            '`cert_serial`, decimal) is trusted until it expires, and on '
-            'PKI 10.11 to 11.0 a reinstall under the same name fails with '
-            'err=68 (dogtagpki/pki#3544). `fix_ldif` holds the removal.')
+            'connector). Only the REST removeHost deletes it, so it '
+            'outlives the server. Where pkispawn does not ignore existing '
+            'entries, a reinstall of that host fails with err=68 '
+            '(`reinstall_blocked`). In IPA the CA servers share one '
+            'subsystem certificate, so removing the user revokes nothing '
+            'the others need; in a standalone Dogtag the removed clone\'s '
+            'own certificate stays trusted until it expires (`cert_serial` '
+            'is decimal). `fix_ldif` holds the removal.')
 
 USER_ROLE_MISSING = Finding(
     'DTR0813', 'subsystem-user-role-missing', SOURCE, 'SubsystemUserCheck',
