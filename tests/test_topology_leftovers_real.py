@@ -502,10 +502,12 @@ def test_standalone_says_what_cannot_be_known(healthy):
     assert kw['judged_by'] == 'security domain'
 
 
-def test_a_ca_without_a_security_domain(scenario):
-    """A CA database with no ou=Security Domain at all (the shared server's
-    scenario tree): said, not taken for an empty domain."""
+def test_a_standalone_ca_without_a_security_domain(scenario):
+    """A standalone CA database with no ou=Security Domain (the shared
+    server's scenario tree, as a CA that joined another's domain): the
+    domain is kept elsewhere, which is said."""
     scenario.build(kra=False)
+    scenario.write_cs_cfg(securitydomain__host='root-ca.example.test')
     conn = scenario.ds.connect()
     try:
         with pytest.raises(ldap.NO_SUCH_OBJECT):
@@ -514,8 +516,30 @@ def test_a_ca_without_a_security_domain(scenario):
     finally:
         conn.unbind_s()
     results = scenario.run(source=SOURCE)
+    assert problems(results) == [('SecurityDomainHostCheck',
+                                  'ca.securitydomain.host', 'DTR0822')]
+    sd = found(results, 'SecurityDomainCheck')['security-domain']
+    assert (sd['result'], sd['kw']['code']) == ('SUCCESS', 'DTR0805')
+    assert sd['kw']['where'] == 'ou=Security Domain,' + scenario.tree.base
+    assert sd['kw']['sd_host'] == 'root-ca.example.test'
+    scenario.write_cs_cfg()
+    assert found(scenario.run(source=SOURCE), 'SecurityDomainHostCheck')[
+        'ca.securitydomain.host']['kw']['code'] == 'DTR0821'
+
+
+def test_an_ipa_ca_without_its_security_domain(healthy):
+    """The IPA CA database lost ou=Security Domain (planted by moving the
+    subtree aside on ca1, and back afterwards)."""
+    moved = 'ou=Security Domain moved,o=ipaca'
+    with healthy.connect() as conn:
+        conn.rename_s(SD, 'ou=Security Domain moved', delold=1)
+    try:
+        assert not exists(healthy.a, SD) and exists(healthy.a, moved)
+        results = healthy.run('SecurityDomainCheck')
+    finally:
+        with healthy.connect() as conn:
+            conn.rename_s(moved, 'ou=Security Domain', delold=1)
+    assert exists(healthy.a, SD)
     sd = found(results, 'SecurityDomainCheck')['security-domain']
     assert (sd['result'], sd['kw']['code']) == ('WARNING', 'DTR0802')
-    assert sd['kw']['where'] == 'ou=Security Domain,' + scenario.tree.base
-    assert found(results, 'SecurityDomainHostCheck')[
-        'ca.securitydomain.host']['kw']['code'] == 'DTR0821'
+    assert sd['kw']['sd_host'] == LOCAL

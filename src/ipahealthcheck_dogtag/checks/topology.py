@@ -37,7 +37,11 @@ class SecurityDomainCheck(DogtagCheck):
         registrations = leftovers.read_security_domain(
             self.context.directory(), basedn)
         if registrations is None:
-            yield self.finding(F.SD_ABSENT, where=where)
+            # Only IPA always keeps it in the CA database.
+            yield self.finding(
+                F.SD_ABSENT if database.ipa_basedn else F.SD_ELSEWHERE,
+                where=where, sd_host=database.subsystem('ca').get(
+                    'securitydomain.host'))
             return
         if not database.ipa_basedn:
             yield self.finding(

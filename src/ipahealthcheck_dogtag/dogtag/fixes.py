@@ -1008,7 +1008,7 @@ def sd_subsystem_del(database, kind, host_name, port, entry_dn):
 @refusable
 def subsystem_user_removal(database, account, groups):
     """Drop a removed server's subsystem user from its groups, then the
-    user: its certificate no longer authenticates as a subsystem."""
+    user (Subsystem Group membership first, as removeHost does)."""
     records = [(group, [(ldap.MOD_DELETE, 'uniqueMember', [account])])
                for group in groups] + [(account, None)]
     return Fix(writes(ldapmodify(database.ldap_uri, records)))

@@ -29,6 +29,9 @@ TRANSPORT_UPSTREAM = ('freeipa 886722364 (PR #7637, pagure 9692; ipa-4-12 '
                       'update_cert_config to kra.transport.cert; '
                       'dogtaginstance.update_cert_cs_cfg writes base64 DER')
 
+IPA_SD = ('; freeipa install/share/ipaca_default.ini '
+          '(pki_security_domain_name=IPA), release-4-13-3')
+
 # -- SecurityDomainCheck -----------------------------------------------------
 
 SD_CURRENT = Finding(
@@ -53,17 +56,18 @@ SD_STANDALONE = Finding(
 
 SD_ABSENT = Finding(
     'DTR0802', 'sd-absent', SOURCE, 'SecurityDomainCheck', WARNING,
-    'The CA has no security domain in the directory',
+    'The IPA CA database has no security domain',
     'There is no security domain at {where}.', key='security-domain',
-    fields=('where',),
-    fix=Fix(manual('check securitydomain.* in the CA\'s CS.cfg and the '
-                   'security domain the CA was installed into (pki '
-                   'securitydomain-show on its domain manager)')),
-    upstream=SD_UPSTREAM,
-    meaning='Every CA that manages a security domain keeps it in its '
-            'database (securitydomain.source=ldap); an IPA CA always '
-            'does. With none, a replica or KRA install that logs in to '
-            'this CA fails, and removed servers cannot be judged.')
+    fields=('where', 'sd_host'),
+    fix=Fix(manual('compare with another CA server (ldapsearch -b '
+                   '"ou=Security Domain,o=ipaca" there) and look in the '
+                   'replication status of o=ipaca: the subtree should '
+                   'replicate to every CA server')),
+    upstream=SD_UPSTREAM + IPA_SD,
+    meaning='The first IPA CA creates the security domain "IPA" in '
+            'o=ipaca, and every CA server replicates it. Without it, '
+            'replica and KRA installs cannot log in, and removed servers '
+            'cannot be judged.')
 
 SD_REMOVED_SERVER = Finding(
     'DTR0803', 'sd-removed-server', SOURCE, 'SecurityDomainCheck', ERROR,
@@ -93,6 +97,16 @@ SD_ROLE_MISSING = Finding(
             'an installed role: an install that failed after it joined '
             'the security domain, or a role removed by hand. If an install '
             'runs there now, wait for it.')
+
+SD_ELSEWHERE = Finding(
+    'DTR0805', 'sd-kept-elsewhere', SOURCE, 'SecurityDomainCheck', SUCCESS,
+    'This standalone CA keeps no security domain',
+    'This CA keeps no security domain at {where}: nothing to judge here.',
+    key='security-domain', fields=('where', 'sd_host'), upstream=SD_UPSTREAM,
+    meaning='A Dogtag CA that joined an existing security domain '
+            '(securitydomain.select=existing) keeps none in its own '
+            'database: the domain manager named by securitydomain.host '
+            '(`sd_host`) does. Run the check there.')
 
 # -- SubsystemUserCheck ------------------------------------------------------
 
