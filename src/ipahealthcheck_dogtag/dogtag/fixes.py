@@ -1085,3 +1085,83 @@ def range_end_to_record(database, cs_cfg, prop, value):
         database, cs_cfg, 'set %s=%s, the end its range record reserves' % (
             quote(word(prop, 'the property')),
             quote(word(value, 'the value'))))
+
+
+# -- leftovers of removed servers (dogtag.topology, DTR0800-DTR0849) ----------
+
+# `pki-server sd-subsystem-del <TYPE host port>` exists from v11.4.0 and
+# deletes the entry over LDAP itself (dogtagpki/pki base/server/python/pki/
+# server/cli/sd.py SDSubsystemRemoveCLI -> Java SDSubsystemRemoveCLI); from
+# v11.9.0 it is deprecated for `pki-server ca-sd-subsystem-del`.
+PKI_SERVER_SD_DEL = (11, 4)
+PKI_SERVER_CA_SD_DEL = (11, 9)
+# `pki securitydomain-host-del <TYPE host port>` (REST, as a security-domain
+# administrator) exists from v10.9.0 (base/java-tools/.../system/
+# SecurityDomainHostRemoveCLI.java); the server's removeHost also deletes
+# uid=<TYPE>-<host>-<port> and its Subsystem Group membership
+# (SecurityDomainProcessor.removeHost, v10.10.0).
+PKI_SD_HOST_DEL = (10, 9)
+
+
+@refusable
+def sd_subsystem_del(database, kind, host_name, port, entry_dn):
+    """Remove one security-domain registration with the tool of the PKI
+    version found; ldapdelete of the entry where none exists."""
+    subsystem_id = '%s %s %s' % (word(kind, 'the subsystem type'),
+                                 host(host_name, 'the registered host'),
+                                 number(port, 'the registered port'))
+    version = _version(database)
+    ldapdelete = Fix(writes(command(
+        'ldapdelete', '-Y', 'EXTERNAL', '-H',
+        word(database.ldap_uri, 'the LDAP URI'),
+        dn(entry_dn, 'the security-domain entry'))))
+    if version is not None and version >= PKI_SERVER_CA_SD_DEL:
+        return Fix(writes(command('pki-server', 'ca-sd-subsystem-del', '-i',
+                                  _instance(database), subsystem_id)))
+    if version is not None and version >= PKI_SERVER_SD_DEL:
+        return Fix(writes(command('pki-server', 'sd-subsystem-del', '-i',
+                                  _instance(database), subsystem_id)))
+    if version is not None and version >= PKI_SD_HOST_DEL:
+        return Fix(writes('%s (as a security-domain administrator, e.g. '
+                          'with -n and the admin certificate)' % command(
+                              'pki', 'securitydomain-host-del',
+                              subsystem_id))) + \
+            alternative(ldapdelete, 'if the CA is not running')
+    if version is None:
+        return Fix(writes(command('pki-server', 'sd-subsystem-del', '-i',
+                                  _instance(database), subsystem_id),
+                          when='on PKI 11.4 and later')) + \
+            alternative(ldapdelete, 'on older PKI')
+    return ldapdelete
+
+
+@refusable
+def subsystem_user_removal(database, account, groups):
+    """Drop a removed server's subsystem user from its groups, then the
+    user (Subsystem Group membership first, as removeHost does)."""
+    records = [(group, [(ldap.MOD_DELETE, 'uniqueMember', [account])])
+               for group in groups] + [(account, None)]
+    return Fix(writes(ldapmodify(database.ldap_uri, records)))
+
+
+@refusable
+def sd_host_set(database, cs_cfg, suggested):
+    """Point securitydomain.host at a current domain manager."""
+    where = quote(word(cs_cfg, 'the CS.cfg path'))
+    if suggested is None:
+        return cs_cfg_edit(database, 'in %s, set securitydomain.host to a '
+                           'CA marked DomainManager TRUE in the security '
+                           'domain' % where)
+    return cs_cfg_edit(database, 'in %s, set securitydomain.host=%s' % (
+        where, host(suggested, 'the suggested host')))
+
+
+@refusable
+def transport_cert_update(database, ca_cfg, reference_where):
+    """Copy the KRA's current transport certificate into the CA's
+    connector, as freeipa's renewal does since 886722364 (pagure 9692)."""
+    return cs_cfg_edit(database, 'in %s, set ca.connector.KRA.transportCert '
+                       'to the base64 DER of the current KRA transport '
+                       'certificate (from %s, one line, no PEM headers)' % (
+                           quote(word(ca_cfg, 'the CA CS.cfg path')),
+                           quote(word(reference_where, 'the reference'))))

@@ -51,6 +51,8 @@ class Topology:
         self.segments = segments            # frozenset({a, b}) -> name
         self.local = (local or '').lower()
         self.domain_level = domain_level    # None outside IPA
+        # role ('ca', 'kra') -> host -> lower-cased ipaConfigString values
+        self.roles = {'ca': self.ca_entries}
 
     @property
     def ipa(self):
@@ -78,6 +80,11 @@ class Topology:
     def ca_configured_only(self, host):
         states = self.ca_entries.get(host.lower(), ())
         return CONFIGURED in states and not set(states) & set(CA_ROLE_STATES)
+
+    def role_states(self, role, host):
+        """The ipaConfigString states of `host`'s cn=<role> entry (role
+        'ca' or 'kra'), or None when it has none."""
+        return self.roles.get(role.lower(), {}).get(host.lower())
 
     def is_managed(self, host):
         """Does the topology plugin manage `host` for the CA suffix?"""
@@ -128,6 +135,7 @@ def _ipa(directory, basedn, local, ca_suffix):
         raise Problem('ipa-servers-unreadable', 'topology', masters=masters,
                       basedn=basedn)
     servers, ca_servers, ca_entries, managed = set(), set(), {}, set()
+    kra_entries = {}
     suffix = normal_dn(ca_suffix)
     depth = masters.count(',') + 1
     for dn, attrs in entries:
@@ -143,6 +151,12 @@ def _ipa(directory, basedn, local, ca_suffix):
             ca_entries[rdns[1].lower()] = sorted(states)
             if states & set(CA_ROLE_STATES):
                 ca_servers.add(rdns[1].lower())
+        elif len(rdns) == depth + 2 and rdns[0].lower() == 'kra':
+            # The KRA role, as ipa-kra-install records it (freeipa
+            # ipaserver/install/krainstance.py __enable_instance ->
+            # ldap_configure('KRA', ...), release-4-13-3).
+            kra_entries[rdns[1].lower()] = sorted(
+                s.lower() for s in _text(attrs, 'ipaconfigstring'))
     where = 'cn=ca,cn=topology,cn=ipa,cn=etc,%s' % basedn
     found, _ = directory.search(
         where, '(objectClass=*)', ['cn', 'ipaReplTopoSegmentLeftNode',
@@ -156,9 +170,11 @@ def _ipa(directory, basedn, local, ca_suffix):
             name = (_text(attrs, 'cn') or
                     ldap.dn.explode_dn(dn, notypes=True)[:1])[0]
             segments[frozenset(e.lower() for e in ends)] = name
-    return Topology('ipa', masters, servers, ca_servers, segments, local,
-                    ca_entries=ca_entries, managed=managed,
-                    domain_level=_domain_level(directory, basedn))
+    topology = Topology('ipa', masters, servers, ca_servers, segments,
+                        local, ca_entries=ca_entries, managed=managed,
+                        domain_level=_domain_level(directory, basedn))
+    topology.roles['kra'] = kra_entries
+    return topology
 
 
 def _security_domain(directory, basedn, local):
