@@ -164,3 +164,15 @@ def test_an_unknown_code_is_told_once(scenario):
     assert len(told) == 1 and told[0]['result'] == 'ERROR'
     assert told[0]['kw']['unknown'] == 'DTR9999'
     assert told[0]['kw']['key'] == 'config'
+
+
+def test_the_fault_table_names_codes_and_causes_that_exist():
+    from ipahealthcheck_dogtag.findings.faults import FAULTS
+    from ipahealthcheck_dogtag.logs import causes
+    ids = {c.id for c in causes.CAUSES} | {causes.ADMIN_LEFTOVER.id}
+    assert [row[0] for row in FAULTS] == list(range(1, len(FAULTS) + 1))
+    for row, _, _, codes, named in FAULTS:
+        assert set(codes) <= set(findings.CATALOG), row
+        assert all(findings.CATALOG[c].levels != ('SUCCESS',) or
+                   row == 6 for c in codes), row
+        assert set(named) <= ids, row

@@ -108,7 +108,28 @@ def markdown():
             out.append('')
             if f.meaning:
                 out += [f.meaning, '']
+    out += faults_table()
     return '\n'.join(out).rstrip('\n') + '\n'
+
+
+def faults_table():
+    """Each publicly reported fault mechanism, and what finds it."""
+    from ipahealthcheck_dogtag.findings.faults import FAULTS
+    checked = sum(1 for row in FAULTS if row[3])
+    explained = sum(1 for row in FAULTS if row[4])
+    either = sum(1 for row in FAULTS if row[3] or row[4])
+    out = ['## Reported faults and what finds them', '',
+           'Fault mechanisms users have reported publicly (2016-2026), '
+           'with one report each: %d of %d are found by a check, %d '
+           'explained by `dogtag-diagnose`, %d by either.'
+           % (checked, len(FAULTS), explained, either), '',
+           '| # | mechanism | report | found by | explained by |',
+           '|---|---|---|---|---|']
+    for row, mechanism, report, codes, causes in FAULTS:
+        out.append('| %d | %s | %s | %s | %s |' % (
+            row, mechanism, report, ', '.join(codes) or '-',
+            ', '.join('`%s`' % c for c in causes) or '-'))
+    return out + ['']
 
 
 def _roff(text):
