@@ -908,3 +908,48 @@ def test_incomplete_ruv_element_is_reported(cluster, monkeypatch):
     assert 'ruv' not in found           # no "clean" beside it
     alone = cluster.run('RUVCheck', dogtag_ipa_basedn=None)
     assert alone['replica-id-9']['kw']['fix'].startswith('dsconf ')
+
+
+def test_too_many_agreements_on_the_ipa_suffix(cluster):
+    """Five agreements of the IPA suffix, one over IPA's recommended 4
+    (freeipa/freeipa release-4-13-3 ipalib/constants.py
+    recommended_max_agmts): a WARNING for that suffix only. They stay
+    disabled: nothing needs to replicate for 389-DS to hold them."""
+    with cluster.connect() as conn:
+        (tree, _), = conn.search_s('cn=mapping tree,cn=config',
+                                   ldap.SCOPE_ONELEVEL,
+                                   '(cn=%s)' % IPA_BASE, ['1.1'])
+        replica = 'cn=replica,' + tree
+        cadb.add(conn, replica, objectClass=['top', 'nsds5Replica'],
+                 cn='replica', nsDS5ReplicaRoot=IPA_BASE,
+                 nsDS5ReplicaType='3', nsDS5Flags='1', nsDS5ReplicaId='1',
+                 nsDS5ReplicaBindDN=repl.MANAGER_DN)
+        names = ['ipaTo%d' % n for n in range(5)]
+        for name in names:
+            cadb.add(conn, 'cn=%s,%s' % (name, replica),
+                     objectClass=['top', 'nsds5replicationagreement'],
+                     cn=name, nsDS5ReplicaRoot=IPA_BASE,
+                     nsDS5ReplicaHost='127.0.0.2',
+                     nsDS5ReplicaPort=str(cluster.b.port),
+                     nsDS5ReplicaBindDN=repl.MANAGER_DN,
+                     nsDS5ReplicaCredentials=repl.MANAGER_PASSWORD,
+                     nsDS5ReplicaBindMethod='SIMPLE',
+                     nsds5ReplicaEnabled='off')
+    try:
+        with cluster.connect() as conn:
+            assert len(conn.search_s(
+                replica, ldap.SCOPE_ONELEVEL,
+                '(objectClass=nsds5ReplicationAgreement)', ['1.1'])) == 5
+        found = cluster.run('AgreementCountCheck')
+        assert found[IPA_BASE]['result'] == 'WARNING'
+        assert found[IPA_BASE]['kw']['code'] == 'DTR0419'
+        assert (found[IPA_BASE]['kw']['agreements'],
+                found[IPA_BASE]['kw']['threshold']) == (5, 4)
+        assert found['o=ipaca']['kw']['code'] == 'DTR0420'
+        assert cluster.run('AgreementCountCheck', dogtag_max_agreements=5)[
+            IPA_BASE]['kw']['code'] == 'DTR0420'
+    finally:
+        with cluster.connect() as conn:
+            for name in names:
+                conn.delete_s('cn=%s,%s' % (name, replica))
+            conn.delete_s(replica)
