@@ -613,7 +613,8 @@ def test_codes_decide_what_a_result_is(tmp_path, monkeypatch):
 
 # What a finding must carry to play a role: the fields read from it.
 CARRIES = {'ranges': Read.ACTIVE, 'peer': (Read.PEER,),
-           'ruv': (Read.RUV, Read.LOCAL_REPLICA_ID), 'no-ca': ()}
+           'ruv': (Read.RUV, Read.LOCAL_REPLICA_ID), 'no-ca': (),
+           'generator': (Read.GENERATOR,)}
 
 
 def test_roles_name_findings_that_carry_what_is_read():
@@ -639,3 +640,47 @@ def test_roles_name_findings_that_carry_what_is_read():
 
 def test_every_role_is_played_by_some_finding():
     assert all(spec.names for spec in ROLES.values())
+    # RSNv3's own result, which has no range, carries the generator too.
+    assert 'range-random' in ROLES['generator'].names
+
+
+def test_mixed_serial_number_generators(scenario, tmp_path):
+    """Two CA servers of one topology numbering certificates with different
+    generators (ansible-freeipa PR #864, #1060; freeipa PR #7533, pagure
+    9661): their real reports, side by side. A third keeps the same as the
+    first, and the requests' generator is the same everywhere: quiet."""
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 6), kra=False,
+                   vlv=())
+    reports = tmp_path / 'reports'
+    reports.mkdir()
+    servers = {'a.example.test': {}, 'b.example.test': {},
+               'c.example.test': dict(dbs__cert__id__generator='random')}
+    for host, cfg in servers.items():
+        instance = str(tmp_path / host / 'pki-tomcat')
+        scenario.tree.write_cs_cfg(instance, machineName=host, **cfg)
+        conf = cadb.write_healthcheck_conf(str(tmp_path / (host + '.conf')),
+                                           instance, scenario.ds, '11.5.0')
+        subprocess.run([os.path.join(BIN, 'dogtag-healthcheck'), '--config',
+                        conf, '--source', 'dogtag.ranges', '--output-file',
+                        str(reports / (host + '.json'))],
+                       check=False, timeout=300)
+    written = {host: {r['kw']['key']: r['kw'].get('generator')
+                      for r in json.loads((reports / (host + '.json'))
+                                          .read_text())
+                      if r['kw'].get('key') == 'ca.certificates'}
+               for host in servers}
+    assert written == {'a.example.test': {'ca.certificates': 'legacy'},
+                       'b.example.test': {'ca.certificates': 'legacy'},
+                       'c.example.test': {'ca.certificates': 'random'}}
+    done = clustercheck(reports, '--output-type', 'json')
+    found = by_check(json.loads(done.stdout))['GeneratorCheck']
+    mixed = found['ca.certificates']
+    assert mixed['result'] == 'ERROR'
+    assert mixed['kw']['code'] == 'DTR0717'
+    assert mixed['kw']['generators'] == {
+        'legacy': ['a.example.test', 'b.example.test'],
+        'random': ['c.example.test']}
+    assert mixed['kw']['fix_effect'] == 'manual'
+    assert found['ca.requests']['result'] == 'SUCCESS'
+    assert found['ca.requests']['kw']['code'] == 'DTR0718'
+    assert found['ca.requests']['kw']['servers'] == 3

@@ -762,3 +762,194 @@ def test_cluster_report_finds_the_replica_id_nobody_owns(cluster, tmp_path):
     # findings; before, it was part of the message.
     assert 'clean-ruv 3' in (stray['kw'].get('fix') or
                              stray['kw']['msg'].format(**stray['kw']))
+
+
+# -- issue 16: roles left configured, agreement counts, incomplete RUVs ------
+
+def test_roles_left_configured(cluster):
+    """A CA or KRA role left configuredService (freeipa pagure 7929, fixed
+    for `ipa-replica-manage del` in freeipa/freeipa release-4-8-0
+    ipaserver/servroles.py) is reported whether or not this server
+    replicates with the host; a CA role of a replication peer only once,
+    by AgreementCheck (DTR0405)."""
+    topo = cluster.topology
+    quiet = cluster.run('RoleCheck')
+    assert list(quiet) == ['roles']
+    assert quiet['roles']['result'] == 'SUCCESS'
+    assert quiet['roles']['kw']['code'] == 'DTR0417'
+    assert quiet['roles']['kw']['reported_by_agreement'] == []
+    with cluster.connect() as conn:
+        topo.add_server(conn, '127.0.0.9', state='configuredService')
+        cadb.add(conn, 'cn=KRA,' + topo.server_dn('127.0.0.2'),
+                 objectClass=['top', 'nsContainer', 'extensibleObject'],
+                 cn='KRA', ipaConfigString=['configuredService',
+                                            'startOrder 51'])
+        topo.set_ca_state(conn, '127.0.0.2', 'configuredService')
+    try:
+        with cluster.connect() as conn:
+            states = {dn.lower(): attrs['ipaConfigString'][0]
+                      for dn, attrs in conn.search_s(
+                          topo.masters, ldap.SCOPE_SUBTREE,
+                          '(|(cn=CA)(cn=KRA))', ['ipaConfigString'])}
+        assert states['cn=ca,' + topo.server_dn('127.0.0.9').lower()] == \
+            b'configuredService'
+        assert states['cn=kra,' + topo.server_dn('127.0.0.2').lower()] == \
+            b'configuredService'
+        found = cluster.run('RoleCheck')
+        assert sorted(found) == ['127.0.0.2/KRA', '127.0.0.9/CA']
+        for key in ('127.0.0.2/KRA', '127.0.0.9/CA'):
+            assert found[key]['result'] == 'WARNING'
+            assert found[key]['kw']['code'] == 'DTR0416'
+            assert found[key]['kw']['fix_steps'][0]['effect'] == 'manual'
+            assert 'make sure no install runs' in found[key]['kw']['fix']
+        assert 'ipa-kra-install' in found['127.0.0.2/KRA']['kw']['fix']
+        assert 'ipa server-del 127.0.0.9' in found['127.0.0.9/CA']['kw'][
+            'fix']
+        assert found['127.0.0.9/CA']['kw']['role_dn'] == \
+            'cn=CA,' + topo.server_dn('127.0.0.9')
+        # ca2's configured CA role is the agreement's finding, not ours.
+        agreement = cluster.run('AgreementCheck')['127.0.0.2']['kw']
+        assert agreement['code'] == 'DTR0405'
+        assert agreement['ca_state'] == 'configured'
+        with cluster.connect() as conn:
+            conn.delete_s('cn=KRA,' + topo.server_dn('127.0.0.2'))
+            topo.remove_server(conn, '127.0.0.9')
+        only = cluster.run('RoleCheck')
+        assert list(only) == ['roles']
+        assert only['roles']['kw']['reported_by_agreement'] == ['127.0.0.2']
+    finally:
+        with cluster.connect() as conn:
+            topo.set_ca_state(conn, '127.0.0.2', 'enabledService')
+            for dn in ('cn=KRA,' + topo.server_dn('127.0.0.2'),):
+                try:
+                    conn.delete_s(dn)
+                except ldap.NO_SUCH_OBJECT:
+                    pass
+            try:
+                topo.remove_server(conn, '127.0.0.9')
+            except ldap.NO_SUCH_OBJECT:
+                pass
+    assert cluster.run('RoleCheck')['roles']['kw']['code'] == 'DTR0417'
+
+
+def test_standalone_dogtag_has_no_roles(cluster):
+    found = cluster.run('RoleCheck', dogtag_ipa_basedn=None)
+    assert [(k, r['kw']['code']) for k, r in found.items()] == [
+        ('roles', 'DTR0418')]
+
+
+def test_agreement_count(cluster):
+    """IPA recommends at most 4 agreements per server and suffix
+    (freeipa/freeipa release-4-13-3 ipalib/constants.py
+    recommended_max_agmts, ipaserver/plugins/topology.py
+    topologysuffix_verify); dogtag_max_agreements sets ours."""
+    with cluster.connect() as conn:
+        on_server = conn.search_s(repl.REPLICA_DN, ldap.SCOPE_ONELEVEL,
+                                  '(objectClass=nsds5ReplicationAgreement)',
+                                  ['1.1'])
+    assert len(on_server) == 2
+    quiet = cluster.run('AgreementCountCheck')
+    assert {k: (r['result'], r['kw']['code'], r['kw']['agreements'],
+                r['kw']['threshold']) for k, r in quiet.items()} == {
+        'o=ipaca': ('SUCCESS', 'DTR0420', 2, 4),
+        IPA_BASE: ('SUCCESS', 'DTR0420', 0, 4)}
+    found = cluster.run('AgreementCountCheck', dogtag_max_agreements=1)
+    assert found['o=ipaca']['result'] == 'WARNING'
+    assert found['o=ipaca']['kw']['code'] == 'DTR0419'
+    assert found['o=ipaca']['kw']['agreements'] == 2
+    assert 'ipa topologysuffix-verify' in found['o=ipaca']['kw']['fix']
+    assert found[IPA_BASE]['kw']['code'] == 'DTR0420'
+    alone = cluster.run('AgreementCountCheck', dogtag_ipa_basedn=None)
+    assert sorted(alone) == ['ipa-suffix', 'o=ipaca']
+    assert alone['ipa-suffix']['kw']['code'] == 'DTR0421'
+
+
+def test_ruv_without_urls_is_on_no_server_search(cluster):
+    """389-DS hides RUV elements without a replica URL from the RUV search
+    (389ds/389-ds-base 389-ds-base-2.3.1 repl5_ruv.c ruv_to_valuearray,
+    #5193) and refuses to write nsds50ruv: what the unseen reason of
+    DTR0415 says."""
+    with cluster.connect() as conn:
+        found = conn.search_s('o=ipaca', ldap.SCOPE_SUBTREE,
+                              '(&(nsuniqueid=ffffffff-ffffffff-ffffffff-'
+                              'ffffffff)(objectclass=nstombstone))',
+                              ['nsds50ruv'])
+        dn = found[0][0]
+        with pytest.raises(ldap.UNWILLING_TO_PERFORM):
+            conn.modify_s(dn, [(ldap.MOD_ADD, 'nsds50ruv', [b'{replica 9}'])])
+    values = [v.decode() for v in found[0][1]['nsds50ruv']]
+    assert all(v.startswith('{replicageneration}') or ' ldap://' in v
+               for v in values)
+
+
+def test_incomplete_ruv_element_is_reported(cluster, monkeypatch):
+    """What an older 389-DS returns (an element without a URL, #5193) added
+    to the real RUV this server returns: RUVCheck names its replica ID and
+    how to clean it by IPA version (freeipa/freeipa release-4-12-0
+    ipa-replica-manage.in get_ruv strict=False)."""
+    from ipahealthcheck_dogtag.dogtag import agreements
+    real = agreements.ruv_elements
+
+    def older_server(directory, suffix):
+        elements, incomplete = real(directory, suffix)
+        return elements, incomplete + [(9, '{replica 9}')]
+
+    quiet = cluster.run('RUVCheck')
+    assert 'replica-id-9' not in quiet
+    monkeypatch.setattr(agreements, 'ruv_elements', older_server)
+    found = cluster.run('RUVCheck')
+    kw = found['replica-id-9']['kw']
+    assert found['replica-id-9']['result'] == 'WARNING'
+    assert kw['code'] == 'DTR0415'
+    assert kw['value'] == '{replica 9}'
+    assert 'ipa-replica-manage clean-ruv 9 --force' in kw['fix']
+    assert 'repl-tasks cleanallruv --suffix o=ipaca --replica-id 9 ' \
+        '--force-cleaning' in kw['fix']
+    assert 'ruv' not in found           # no "clean" beside it
+    alone = cluster.run('RUVCheck', dogtag_ipa_basedn=None)
+    assert alone['replica-id-9']['kw']['fix'].startswith('dsconf ')
+
+
+def test_too_many_agreements_on_the_ipa_suffix(cluster):
+    """Five agreements of the IPA suffix, one over IPA's recommended 4
+    (freeipa/freeipa release-4-13-3 ipalib/constants.py
+    recommended_max_agmts): a WARNING for that suffix only. They stay
+    disabled: nothing needs to replicate for 389-DS to hold them."""
+    with cluster.connect() as conn:
+        (tree, _), = conn.search_s('cn=mapping tree,cn=config',
+                                   ldap.SCOPE_ONELEVEL,
+                                   '(cn=%s)' % IPA_BASE, ['1.1'])
+        replica = 'cn=replica,' + tree
+        cadb.add(conn, replica, objectClass=['top', 'nsds5Replica'],
+                 cn='replica', nsDS5ReplicaRoot=IPA_BASE,
+                 nsDS5ReplicaType='3', nsDS5Flags='1', nsDS5ReplicaId='1',
+                 nsDS5ReplicaBindDN=repl.MANAGER_DN)
+        names = ['ipaTo%d' % n for n in range(5)]
+        for name in names:
+            cadb.add(conn, 'cn=%s,%s' % (name, replica),
+                     objectClass=['top', 'nsds5replicationagreement'],
+                     cn=name, nsDS5ReplicaRoot=IPA_BASE,
+                     nsDS5ReplicaHost='127.0.0.2',
+                     nsDS5ReplicaPort=str(cluster.b.port),
+                     nsDS5ReplicaBindDN=repl.MANAGER_DN,
+                     nsDS5ReplicaCredentials=repl.MANAGER_PASSWORD,
+                     nsDS5ReplicaBindMethod='SIMPLE',
+                     nsds5ReplicaEnabled='off')
+    try:
+        with cluster.connect() as conn:
+            assert len(conn.search_s(
+                replica, ldap.SCOPE_ONELEVEL,
+                '(objectClass=nsds5ReplicationAgreement)', ['1.1'])) == 5
+        found = cluster.run('AgreementCountCheck')
+        assert found[IPA_BASE]['result'] == 'WARNING'
+        assert found[IPA_BASE]['kw']['code'] == 'DTR0419'
+        assert (found[IPA_BASE]['kw']['agreements'],
+                found[IPA_BASE]['kw']['threshold']) == (5, 4)
+        assert found['o=ipaca']['kw']['code'] == 'DTR0420'
+        assert cluster.run('AgreementCountCheck', dogtag_max_agreements=5)[
+            IPA_BASE]['kw']['code'] == 'DTR0420'
+    finally:
+        with cluster.connect() as conn:
+            for name in names:
+                conn.delete_s('cn=%s,%s' % (name, replica))
+            conn.delete_s(replica)

@@ -124,3 +124,25 @@ def test_an_unfinished_install_is_not_cleaned_under_it():
     assert str(refused).startswith('no command is given because the RUV '
                                    'element\'s host')
     assert 'reboot' not in str(refused)
+
+
+def test_incomplete_ruv_element_is_reported(monkeypatch):
+    """An RUV element without a URL ("{replica 4}", 389ds/389-ds-base#5193;
+    freeipa/freeipa#7342, pagure 9591) is no longer skipped silently: a
+    server before 389-ds-base 1.4.3.30 / 2.0.15 / 2.1.1 / 2.2.0 returns it,
+    which no server the tests run can (see test_replication_real)."""
+    from ipahealthcheck_dogtag.dogtag import agreements
+
+    class Directory:
+        def search(self, base, flt, attrs, scope=None):
+            return [('cn=replica', {'nsds50ruv': [
+                b'{replicageneration} 6204409b000000010000',
+                b'{replica 1 ldap://ca1.example.test:389} '
+                b'6204409b000100010000 620440e9000000010000',
+                b'{replica 4}',
+                b'{replica 5} 6204409b000100050000 620440e9000000050000'
+            ]})], None
+
+    elements, incomplete = agreements.ruv_elements(Directory(), 'o=ipaca')
+    assert elements == [(1, 'ca1.example.test', '389')]
+    assert [rid for rid, _ in incomplete] == [4, 5]

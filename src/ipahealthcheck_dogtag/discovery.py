@@ -61,6 +61,8 @@ class Settings:
         self.admin_grace_minutes = self._number(
             config, NUMERIC['dogtag_admin_grace_minutes'])
         self.log_hours = self._number(config, NUMERIC['dogtag_log_hours'])
+        self.max_agreements = self._number(
+            config, NUMERIC['dogtag_max_agreements'])
 
     @property
     def instance_dir(self):
@@ -141,6 +143,11 @@ NUMERIC = {spec.name: spec for spec in (
     NumberSetting('dogtag_agreement_failure_hours', 24, 87600, 'hours'),
     NumberSetting('dogtag_admin_grace_minutes', 60, 5256000, 'minutes'),
     NumberSetting('dogtag_log_hours', 24, 8760, 'hours'),
+    # freeipa/freeipa release-4-13-3 ipalib/constants.py
+    # recommended_max_agmts, read by ipaserver/plugins/topology.py
+    # topologysuffix_verify (the same 4 since release-4-3-0).
+    NumberSetting('dogtag_max_agreements', 4, 1000, 'agreements',
+                  whole=True),
 )}
 
 

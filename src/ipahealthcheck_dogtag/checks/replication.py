@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 from ipahealthcheck_dogtag.dogtag import agreements, fixes
+from ipahealthcheck_dogtag.dogtag import topology as roles
 from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 from ipahealthcheck_dogtag.findings import replication as F
@@ -177,7 +178,8 @@ class RUVCheck(ReplicationCheck):
     def check_replica(self, database, replica_dn, attrs, topology):
         local = int(attrs['nsds5replicaid'][0])
         suffix = database.subsystem('ca').basedn
-        elements = agreements.ruv(self.context.directory(), suffix)
+        elements, incomplete = agreements.ruv_elements(
+            self.context.directory(), suffix)
         # Every result carries the whole RUV and this server's own replica
         # ID: with all servers' reports, the cluster report finds replica
         # IDs that no server owns any more (a host installed again).
@@ -202,8 +204,93 @@ class RUVCheck(ReplicationCheck):
             yield self.finding(
                 F.RUV_DANGLING, key, fix=fixes.clean_ruv(
                     database, topology, suffix, rid), **facts)
+        for rid, value in incomplete:
+            if rid == local:
+                continue
+            dangling += 1
+            yield self.finding(
+                F.RUV_INCOMPLETE, 'replica-id-%d' % rid,
+                fix=fixes.clean_incomplete_ruv(database, topology, suffix,
+                                               rid),
+                replica_id=rid, value=value, topology=topology.where,
+                **shared)
         if not dangling:
             yield self.finding(
                 F.RUV_CLEAN, replicas=', '.join(
                     '%d %s' % (rid, host) for rid, host, _ in elements) or
                 'none', **shared)
+
+
+@registry
+class RoleCheck(DogtagCheck):
+    """Is a server's CA or KRA role left configuredService by an install
+    that runs or stopped half-way (freeipa pagure 7929)?
+
+    Its own check, not AgreementCheck's: the role is in cn=masters whether
+    or not this server replicates with that host. A CA role of a host this
+    server has an o=ipaca agreement with is AgreementCheck's (DTR0405), so
+    it is not reported twice."""
+
+    def check_database(self, database, deadline):
+        if not database.ipa_basedn:
+            yield self.finding(F.ROLES_NOT_IPA)
+            return
+        directory = self.context.directory()
+        try:
+            topology = self.context.topology()
+            left = roles.unfinished_roles(directory, database.ipa_basedn)
+        except Problem as problem:
+            yield self.problem(problem)
+            return
+        peers = set()
+        found = agreements.replica(directory, database.subsystem('ca').basedn)
+        if found is not None:
+            peers = {a.host.lower()
+                     for a in agreements.agreements(directory, found[0])}
+        reported = []
+        for host, role in left:
+            if role == 'CA' and host in peers:
+                reported.append(host)
+                continue
+            yield self.finding(
+                F.CA_ROLE_UNFINISHED, '%s/%s' % (host, role),
+                fix=fixes.unfinished_role(host, role,
+                                          topology.managed_topology),
+                host=host, role=role, local=topology.local,
+                role_dn='cn=%s,cn=%s,cn=masters,cn=ipa,cn=etc,%s' % (
+                    role, host, database.ipa_basedn),
+                topology='cn=masters,cn=ipa,cn=etc,%s' % database.ipa_basedn)
+        if len(reported) == len(left):
+            yield self.finding(
+                F.ROLES_FINISHED, reported_by_agreement=reported,
+                topology='cn=masters,cn=ipa,cn=etc,%s' % database.ipa_basedn)
+
+
+@registry
+class AgreementCountCheck(DogtagCheck):
+    """Does this server have more agreements per suffix than IPA
+    recommends (freeipa/freeipa release-4-13-3 ipalib/constants.py
+    recommended_max_agmts, checked by ipaserver/plugins/topology.py
+    topologysuffix_verify)?"""
+
+    settings_used = DogtagCheck.settings_used + ('dogtag_max_agreements',)
+
+    def check_database(self, database, deadline):
+        directory = self.context.directory()
+        limit = self.context.settings.max_agreements
+        ca_suffix = database.subsystem('ca').basedn
+        suffixes = [ca_suffix]
+        if database.ipa_basedn:
+            suffixes.insert(0, database.ipa_basedn)
+        for suffix in suffixes:
+            count = agreements.agreement_count(directory, suffix)
+            facts = dict(suffix=suffix, agreements=count, threshold=limit)
+            if count > limit:
+                yield self.finding(
+                    F.AGREEMENTS_TOO_MANY, suffix,
+                    fix=fixes.too_many_agreements(limit), **facts)
+            else:
+                yield self.finding(F.AGREEMENTS_WITHIN, suffix, **facts)
+        if not database.ipa_basedn:
+            yield self.finding(F.AGREEMENTS_IPA_NOT_COUNTED,
+                               ca_suffix=ca_suffix)

@@ -112,6 +112,7 @@ def _codes(role):
 REPOSITORY_KEYS = ('ca.certificates', 'ca.requests', 'ca.replica_ids',
                    'kra.keys', 'kra.requests', 'kra.replica_ids')
 MAX_DIGITS = 100        # Dogtag stores at most 99 digits (two-digit prefix)
+GENERATOR = re.compile(r'^[A-Za-z0-9_-]{1,40}$')
 HOST = re.compile(r'^[A-Za-z0-9_.:\[\]-]{1,255}$')
 CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 
@@ -150,6 +151,7 @@ class ServerReport:
         self.peers = set()
         self.replica_id = None          # this server's own o=ipaca RID
         self.ruv = {}                   # replica ID -> host, as it sees it
+        self.generators = {}            # repository key -> generator
 
 
 def read_report(path):
@@ -256,6 +258,12 @@ def _take(report, record):
     if source == 'dogtag.ranges' and kw.get(Read.SERVER) and \
             report.name is None:
         report.name = record.text(Read.SERVER, host=True).lower()
+    if plays('generator', record) and key in REPOSITORY_KEYS and \
+            kw.get(Read.GENERATOR):
+        generator = record.text(Read.GENERATOR)
+        if not GENERATOR.match(generator):
+            record.bad('kw.' + Read.GENERATOR, generator, 'a generator name')
+        report.generators.setdefault(key, generator.lower())
     begin, end = Read.ACTIVE
     if plays('ranges', record) and key in REPOSITORY_KEYS and \
             begin in kw and key not in report.ranges:
@@ -320,6 +328,7 @@ def analyse(directory):
     _inputs(reports, len(names), missing, listed, directory, add)
     _ownership(reports, add)
     _replica_ids(reports, not missing, add)
+    _generators(reports, add)
     for report in sorted(reports, key=lambda r: r.name):
         _table_row(report, add)
     return results
@@ -388,6 +397,26 @@ def _replica_ids(reports, complete, add):
     if not stray:
         add(F.REPLICA_IDS_OWNED,
             owned=', '.join(str(r) for r in sorted(owned)))
+
+
+def _generators(reports, add):
+    """Repositories that the servers number with different generators
+    (ansible-freeipa PR #864, #1060; freeipa PR #7533, pagure 9661)."""
+    used = {}
+    for report in reports:
+        for key, generator in report.generators.items():
+            used.setdefault(key, {}).setdefault(generator, set()).add(
+                report.name)
+    for key in sorted(used):
+        by = {g: sorted(s) for g, s in sorted(used[key].items())}
+        if len(by) > 1:
+            add(F.GENERATORS_MIXED, key, repository=key, generators=by,
+                generators_shown='; '.join(
+                    '%s on %s' % (g, ', '.join(s)) for g, s in by.items()))
+        else:
+            (generator, servers), = by.items()
+            add(F.GENERATORS_SAME, key, repository=key, generator=generator,
+                servers=len(servers))
 
 
 def _ownership(reports, add):

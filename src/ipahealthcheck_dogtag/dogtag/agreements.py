@@ -22,6 +22,9 @@ MARKER = 'iparepltopomanagedagreement'
 RUV_FILTER = ('(&(nsuniqueid=ffffffff-ffffffff-ffffffff-ffffffff)'
               '(objectclass=nstombstone))')
 RUV_ELEMENT = re.compile(r'\{replica (\d+) (ldaps?)://\[?([^\]\s]+?)\]?:(\d+)\}')
+# An element without a replica URL (and mostly without CSNs), "{replica 4}":
+# 389ds/389-ds-base#5193; freeipa/freeipa#7342 (pagure 9591).
+RUV_NO_URL = re.compile(r'\{replica (\d+)\}')
 STATUS_CODE = re.compile(r'^Error \((-?\d+)\)')
 CHANGES_SENT = re.compile(r'(\d+):(\d+)/(\d+)')
 
@@ -129,15 +132,43 @@ def agreements(directory, replica_dn):
 
 def ruv(directory, suffix):
     """[(replica id, host, port)] of the suffix's RUV (the local one too)."""
+    return ruv_elements(directory, suffix)[0]
+
+
+def ruv_elements(directory, suffix):
+    """([(replica id, host, port)], [(replica id, value)]): the complete
+    elements of the suffix's RUV, and those without a replica URL.
+
+    Such an element is what freeipa/freeipa#7342 (pagure 9591, in
+    release-4-12-0 install/tools/ipa-replica-manage.in get_ruv strict=False)
+    taught clean-ruv and clean-dangling-ruv to accept; before, they
+    printed "unable to decode" and left it. 389-DS itself hides elements
+    without a URL from this search since 389ds/389-ds-base#5193
+    (389-ds-base-1.4.3.30, 2.0.15, 2.1.1, 2.2.0: repl5_ruv.c
+    ruv_to_valuearray), so only an older server shows them."""
     entries, _ = directory.search(suffix, RUV_FILTER, ['nsds50ruv'])
-    elements = []
+    elements, incomplete = [], []
     for _, attrs in entries[:1]:
         for value in attrs.get('nsds50ruv', []):
-            match = RUV_ELEMENT.match(value.decode('utf-8', 'replace'))
+            text = value.decode('utf-8', 'replace')
+            match = RUV_ELEMENT.match(text)
             if match:
                 rid, _, host, port = match.groups()
                 elements.append((int(rid), host, port))
-    return elements
+                continue
+            match = RUV_NO_URL.match(text)
+            if match:
+                incomplete.append((int(match.group(1)), text))
+    return elements, incomplete
+
+
+def agreement_count(directory, suffix):
+    """The number of agreements of `suffix`'s replica on this server (0
+    when the suffix is not replicated here)."""
+    found = replica(directory, suffix)
+    if found is None:
+        return 0
+    return len(agreements(directory, found[0]))
 
 
 def server_started(directory):

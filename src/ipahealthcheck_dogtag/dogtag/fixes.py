@@ -1165,3 +1165,54 @@ def transport_cert_update(database, ca_cfg, reference_where):
                        'certificate (from %s, one line, no PEM headers)' % (
                            quote(word(ca_cfg, 'the CA CS.cfg path')),
                            quote(word(reference_where, 'the reference'))))
+
+
+@refusable
+def clean_incomplete_ruv(database, topology, suffix, rid):
+    """An RUV element without a replica URL: ipa-replica-manage accepts it
+    from freeipa/freeipa release-4-12-0 (install/tools/ipa-replica-manage.in
+    get_ruv strict=False, pagure 9591); before, only 389-DS's own task
+    cleans it. `--force-cleaning` (lib389 cli_conf/replication.py, from
+    389-ds-base-1.4.0.20) cleans even when a replica is not reachable."""
+    task = Fix(writes(command(
+        'dsconf', ds_instance(database), 'repl-tasks', 'cleanallruv',
+        '--suffix', dn(suffix, 'the CA suffix'), '--replica-id', number(rid),
+        '--force-cleaning')))
+    if not topology.ipa:
+        return task
+    return Fix(writes(command('ipa-replica-manage', 'clean-ruv', number(rid),
+                              '--force'),
+                      when='with IPA 4.12.0 or later')) + alternative(
+        task, 'with an older IPA, whose ipa-replica-manage cannot decode '
+        'the element')
+
+
+@refusable
+def unfinished_role(install_host, role, managed_topology):
+    """A CA or KRA role left configuredService: make sure no install runs,
+    then finish the install or retire the server. Removing a server with a
+    configured role works from freeipa/freeipa release-4-8-0 (servroles.py
+    counts configured servers as role providers, pagure 7929)."""
+    where = host(install_host, 'the server name')
+    install = 'ipa-ca-install' if role == 'CA' else 'ipa-kra-install'
+    retire = command('ipa', 'server-del', where) if managed_topology \
+        else command('ipa-replica-manage', 'del', where, '--force',
+                     '--cleanup')
+    return Fix(
+        manual('make sure no install runs on %s (ipa-replica-install, %s): '
+               'wait for one that does to finish' % (quote(where), install)),
+        reads('on %s, read /var/log/ipareplica-install.log or %s' % (
+            quote(where), '/var/log/ipareplica-ca-install.log'
+            if role == 'CA' else '/var/log/ipaserver-kra-install.log')),
+        manual('run %s on %s again to finish it' % (install, quote(where)))
+    ) + alternative(Fix(writes(retire)), 'if that server is retired',
+                    instead=False)
+
+
+def too_many_agreements(limit):
+    return Fix(
+        reads('ipa topologysuffix-verify domain; ipa topologysuffix-verify '
+              'ca (list the servers above %d agreements)' % int(limit)),
+        manual('remove segments so that each server replicates with at '
+               'most %d others, keeping every server connected: '
+               'ipa topologysegment-del <suffix> <segment>' % int(limit)))

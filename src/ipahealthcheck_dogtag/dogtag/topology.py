@@ -191,3 +191,33 @@ def _security_domain(directory, basedn, local):
                 ca_servers.add(host.lower())
     return Topology('security domain', where, servers, ca_servers, {},
                     local)
+
+
+# The roles a CA server's install leaves under cn=<host>,cn=masters: the
+# CA's and the KRA's service entries (freeipa/freeipa release-4-13-3
+# ipaserver/install/cainstance.py and krainstance.py, service.py
+# ldap_configure writes configuredService, enable_services and
+# hide_services switch it at the very end).
+PKI_ROLES = ('CA', 'KRA')
+
+
+def unfinished_roles(directory, basedn):
+    """[(host, role)] whose cn=CA or cn=KRA entry under cn=masters is only
+    configuredService; raises Problem when cn=masters cannot be read."""
+    masters = 'cn=masters,cn=ipa,cn=etc,%s' % basedn
+    entries, _ = directory.search(masters, '(objectClass=*)',
+                                  ['ipaConfigString'],
+                                  scope=ldap.SCOPE_SUBTREE)
+    if not entries:
+        raise Problem('ipa-servers-unreadable', 'topology', masters=masters,
+                      basedn=basedn)
+    depth = masters.count(',') + 1
+    found = []
+    for dn, attrs in entries:
+        rdns = ldap.dn.explode_dn(dn, notypes=True)
+        if len(rdns) != depth + 2 or rdns[0].upper() not in PKI_ROLES:
+            continue
+        states = {s.lower() for s in _text(attrs, 'ipaconfigstring')}
+        if CONFIGURED in states and not states & set(CA_ROLE_STATES):
+            found.append((rdns[1].lower(), rdns[0].upper()))
+    return sorted(found)

@@ -214,6 +214,36 @@ SERVER_CLEAN = Finding(
 
 ROWS = (SERVER_ERRORS, SERVER_WARNINGS, SERVER_CLEAN)
 
+GENERATORS_MIXED = Finding(
+    'DTR0717', 'cluster-generators-mixed', SOURCE, 'GeneratorCheck', ERROR,
+    'CA servers number one repository with different generators',
+    'The CA servers number {repository} with different generators: '
+    '{generators_shown}.', key='<repository>',
+    fields=('repository', 'generators', 'generators_shown'),
+    fix=Fix(manual('Pick one generator for the whole topology (IPA installs '
+                   'with random serial numbers only when the first server '
+                   'did, ipa-server-install --random-serial-numbers): '
+                   'remove the servers that differ (ipa server-del) and '
+                   'install them again as replicas of one that has it')),
+    upstream='freeipa/ansible-freeipa PR #864 and #1060; freeipa/freeipa '
+             'PR #7533 (pagure 9661)',
+    meaning='Each server numbers certificates, requests and keys with the '
+            'generator its CS.cfg names (legacy, legacy2: ranges; random: '
+            'RSNv3). They share one database, so a server issuing random '
+            'numbers beside ones handing out ranges breaks both: replicas '
+            'installed against a random server failed to set up their CA, '
+            'and healthcheck met "Certificate ID 0x1 not found" (ansible-'
+            'freeipa PR #864, #1060); IPA has no way to force a single '
+            'generator on the topology (freeipa PR #7533, pagure 9661). '
+            '`generators` maps each generator to its servers.')
+
+GENERATORS_SAME = Finding(
+    'DTR0718', 'cluster-generators-same', SOURCE, 'GeneratorCheck', SUCCESS,
+    'Every CA server numbers a repository with one generator',
+    'The {servers} CA servers number {repository} with one generator: '
+    '{generator}.', key='<repository>',
+    fields=('repository', 'generator', 'servers'))
+
 
 # What dogtag-clustercheck reads of a server's report, by role. A result
 # plays a role by its code; a report written before 0.4.0 has no codes, so
@@ -255,6 +285,12 @@ def _repository_ranges():
             {'range_begin', 'range_end'} <= set(f.fields)]
 
 
+def _repository_generators():
+    return [f.name for f in findings.load()
+            if f.source == 'dogtag.ranges' and f.key == '<repository>' and
+            'generator' in f.fields]
+
+
 ROLES = {
     'ranges': Role(
         names=_repository_ranges,
@@ -271,6 +307,9 @@ ROLES = {
     'ruv': Role(names=('ruv-install-unfinished', 'ruv-dangling',
                        'ruv-clean'), source='dogtag.replication',
                 checks_before_codes=('RUVCheck',)),
+    # A repository's generator (legacy, legacy2, random): every result of
+    # dogtag.ranges keyed by a repository carries it, range-random too.
+    'generator': Role(names=_repository_generators, source='dogtag.ranges'),
     # "No CA here" (common.NO_CA): any check of ours, keyed `ca`.
     'no-ca': Role(names=('no-ca',), source='dogtag', key_before_codes='ca'),
 }
@@ -288,3 +327,4 @@ class Read:
     RUV = 'ruv'                         # [[replica ID, host], ...]
     LOCAL_REPLICA_ID = 'local_replica_id'
     CODE = 'code'
+    GENERATOR = 'generator'             # dogtag.ranges: CS.cfg's generator

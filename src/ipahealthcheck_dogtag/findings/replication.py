@@ -202,3 +202,95 @@ RUV_CLEAN = Finding(
     key='ruv', fields=RUV + ('replicas',),
     meaning='`replicas` lists them; `ruv` and `local_replica_id` let the '
             'cluster report find replica IDs no server owns any more.')
+
+RUV_INCOMPLETE = Finding(
+    'DTR0415', 'ruv-incomplete', SOURCE, 'RUVCheck', WARNING,
+    'The RUV holds an element without a replica URL',
+    'The RUV of {suffix} holds replica ID {replica_id} without a replica '
+    'URL: {value}.', key='replica-id-<replica ID>',
+    fields=RUV + ('replica_id', 'value', 'topology'),
+    fix='clean_incomplete_ruv',
+    upstream=('freeipa/freeipa release-4-12-0 install/tools/'
+              'ipa-replica-manage.in get_ruv (strict=False, pagure 9591); '
+              '389ds/389-ds-base 389-ds-base-2.3.1 ldap/servers/plugins/'
+              'replication/repl5_ruv.c ruv_to_valuearray (#5193)'),
+    unseen='389-DS hides RUV elements without a URL from the RUV search '
+           'from 389-ds-base 1.4.3.30, 2.0.15, 2.1.1 and 2.2.0 on '
+           '(#5193), and refuses writes to nsds50ruv: the servers the tests '
+           'run (2.3 and 3.x) cannot show one',
+    meaning='An element with a replica ID but no LDAP URL (mostly without '
+            'CSNs either). ipa-replica-manage before IPA 4.12.0 cannot '
+            'decode it: clean-ruv and clean-dangling-ruv skip it, so its '
+            'replica ID is never cleaned and CLEANALLRUV of it never runs '
+            'from IPA\'s tools. Not counted as dangling or clean otherwise.')
+
+CA_ROLE_UNFINISHED = Finding(
+    'DTR0416', 'pki-role-unfinished', SOURCE, 'RoleCheck', WARNING,
+    'A server\'s CA or KRA role is only configured',
+    'The {role} role of {host} is still configuredService: its install is '
+    'running or did not finish.', key='<host>/<role>',
+    fields=('host', 'role', 'role_dn', 'topology', 'local'),
+    fix='unfinished_role',
+    upstream=IPA + ('ipaserver/install/service.py ldap_configure, '
+                    'enable_services; ipaserver/servroles.py (pagure '
+                    '7929, release-4-8-0)'),
+    meaning='An install writes the role as configuredService and turns it '
+            'into enabledService (or hiddenService) only at its very end: '
+            'a role that stays configured is an install that runs, or one '
+            'that stopped half-way. Before IPA 4.8.0 such a role made '
+            'ipa config-show and ipa-replica-manage del fail ("all masters '
+            'must have IPA master role enabled"). A CA role of a host this '
+            'server replicates o=ipaca with is reported by AgreementCheck '
+            '(DTR0405) instead.')
+
+ROLES_FINISHED = Finding(
+    'DTR0417', 'pki-roles-finished', SOURCE, 'RoleCheck', SUCCESS,
+    'No CA or KRA role is left only configured',
+    'No CA or KRA role under {topology} is left configuredService but '
+    'those AgreementCheck reports.',
+    key='roles', fields=('topology', 'reported_by_agreement'),
+    meaning='`reported_by_agreement` lists the hosts whose configured CA '
+            'role AgreementCheck reports (DTR0405), if any.')
+
+ROLES_NOT_IPA = Finding(
+    'DTR0418', 'pki-roles-not-ipa', SOURCE, 'RoleCheck', SUCCESS,
+    'A standalone Dogtag has no IPA roles to check',
+    'No IPA suffix is known: there are no CA or KRA roles to check.',
+    key='roles', fields=(),
+    meaning='Without dogtag_ipa_basedn or /etc/ipa/default.conf the CA is '
+            'a standalone Dogtag: there is no cn=masters.')
+
+COUNT = ('suffix', 'agreements', 'threshold')
+COUNT_UPSTREAM = IPA + ('ipalib/constants.py recommended_max_agmts, '
+                        'ipaserver/plugins/topology.py topologysuffix_verify')
+
+AGREEMENTS_TOO_MANY = Finding(
+    'DTR0419', 'agreements-too-many', SOURCE, 'AgreementCountCheck',
+    WARNING, 'This server has more replication agreements than recommended',
+    '{suffix} has {agreements} replication agreements on this server, over '
+    'the {threshold} recommended.', key='<suffix>', fields=COUNT,
+    fix='too_many_agreements', upstream=COUNT_UPSTREAM,
+    meaning='IPA recommends at most 4 agreements per server and suffix '
+            '(`ipa topologysuffix-verify` reports "Recommended maximum '
+            'number of agreements per replica exceeded"): every agreement '
+            'is a supplier thread sending each change, so more of them '
+            'load the server and multiply the paths changes and conflicts '
+            'travel. The threshold is dogtag_max_agreements.')
+
+AGREEMENTS_WITHIN = Finding(
+    'DTR0420', 'agreements-within', SOURCE, 'AgreementCountCheck', SUCCESS,
+    'This server has no more replication agreements than recommended',
+    '{suffix} has {agreements} replication agreements on this server, at '
+    'most {threshold}.', key='<suffix>', fields=COUNT,
+    upstream=COUNT_UPSTREAM,
+    meaning='0 when the suffix is not replicated here.')
+
+AGREEMENTS_IPA_NOT_COUNTED = Finding(
+    'DTR0421', 'agreements-ipa-not-counted', SOURCE, 'AgreementCountCheck',
+    SUCCESS, 'No IPA suffix is known: only the CA suffix\'s agreements are '
+    'counted',
+    'No IPA suffix is known: only {ca_suffix}\'s agreements were counted.',
+    key='ipa-suffix', fields=('ca_suffix',),
+    meaning='Without dogtag_ipa_basedn or /etc/ipa/default.conf the IPA '
+            'suffix is unknown (a standalone Dogtag has none), so its '
+            'agreements are not counted.')
