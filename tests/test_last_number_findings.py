@@ -136,6 +136,20 @@ def test_unbuilt_index_with_nothing_to_index(scenario, monkeypatch):
         (0, False)
 
 
+def test_unbuilt_index_pki_no_longer_looks_up_with(scenario, monkeypatch):
+    """From PKI 11.6 the range VLV index only lists records: unbuilt, it
+    is no fault of the lookup (a SUCCESS that still carries its fix). On
+    LMDB such an index has no database yet (DTR0205), so the monitor is
+    shown as BerkeleyDB's, which has none."""
+    scenario.build(certs=range(1, 6), ca_requests=range(1, 4), kra=False,
+                   vlv=('allCerts', 'caAll'), reindex=False)
+    _lmdb_monitor(monkeypatch, None)
+    scenario.pki_version = '11.6.1'
+    certs = by_key(scenario.run(VLV), VLV)['allCerts-' + scenario.name]
+    assert (certs['result'], certs['kw']['code']) == ('SUCCESS', 'DTR0210')
+    assert certs['kw']['vlv_enabled'] is False and certs['kw']['fix']
+
+
 def _lmdb_monitor(monkeypatch, stats):
     """The LMDB monitor as 389-DS 3.x shows it (vlv.lmdb_stats), on either
     backend: {database name: LMDBStat}."""
