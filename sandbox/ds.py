@@ -7,6 +7,7 @@ Each instance listens on loopback and on its own LDAPI socket, where root
 binds with SASL EXTERNAL as cn=Directory Manager.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -323,6 +324,15 @@ class DirectoryServer:
         conn = ldap.initialize(self.ldapi_uri)
         conn.sasl_interactive_bind_s('', ldap.sasl.external())
         return conn
+
+    @contextlib.contextmanager
+    def session(self):
+        """connect(), unbound when the `with` block ends."""
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.unbind_s()
 
     def run_task(self, kind, attrs, timeout=600):
         """Add a cn=tasks entry and wait for its exit code."""

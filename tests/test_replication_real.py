@@ -77,7 +77,7 @@ class Cluster:
                                    machineName=HOSTS[0])
 
     def connect(self, server=None):
-        return _Session((server or self.a).connect())
+        return (server or self.a).session()
 
     def run(self, check, **extra):
         path = str(self.tmp / 'healthcheck.conf')
@@ -97,17 +97,6 @@ class Cluster:
                                             'inetOrgPerson'],
                      uid=uid, cn=uid, sn=uid)
         return dn
-
-
-class _Session:
-    def __init__(self, conn):
-        self.conn = conn
-
-    def __enter__(self):
-        return self.conn
-
-    def __exit__(self, *exc):
-        self.conn.unbind_s()
 
 
 @pytest.fixture(scope='module')
@@ -272,7 +261,7 @@ def test_peer_down_since_its_last_success(cluster):
 
 
 def agreement_attrs(server, name, *attrs):
-    with _Session(server.connect()) as conn:
+    with server.session() as conn:
         return conn.search_s(repl.agreement_dn(name), ldap.SCOPE_BASE,
                              attrlist=list(attrs))[0][1]
 

@@ -178,7 +178,7 @@ class Cluster:
                  cn=role, ipaConfigString=[state, 'startOrder 50'])
 
     def connect(self, server=None):
-        return _Session((server or self.a).connect())
+        return (server or self.a).session()
 
     def run(self, check=None, pki_version='11.5.0', **extra):
         path = str(self.tmp / 'healthcheck.conf')
@@ -193,17 +193,6 @@ class Cluster:
         with self.connect() as conn:
             for dn in dns:
                 conn.delete_s(dn)
-
-
-class _Session:
-    def __init__(self, conn):
-        self.conn = conn
-
-    def __enter__(self):
-        return self.conn
-
-    def __exit__(self, *exc):
-        self.conn.unbind_s()
 
 
 @pytest.fixture(scope='module')
