@@ -21,7 +21,7 @@ from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.checks.plugin import registry
 # Import every check module, as the framework does through entry points.
 from ipahealthcheck_dogtag.checks import (  # noqa: F401
-    accounts, logs, replication)
+    accounts, limits, logs, replication)
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
 from sandbox import cadb
