@@ -373,3 +373,14 @@ def test_count_out_of_time(scenario, monkeypatch):
 def test_fresh_idlistscan_by_version(version, expected):
     """389ds/389-ds-base back-ldbm/ldbm_config.c by tag (Issue 2435)."""
     assert limits.fresh_idlistscan(version) == expected
+
+
+def test_nothing_to_judge(scenario):
+    """Every repository's range unusable (dogtag.ranges says why): one
+    SUCCESS saying nothing was judged, never silence."""
+    scenario.build(certs=range(1, 4), ca_requests=range(1, 4), kra=False)
+    scenario.write_cs_cfg(dbs__endSerialNumber='12zz',
+                          dbs__endRequestNumber='34zz')
+    found = results(scenario)
+    assert list(found) == ['repositories']
+    assert found['repositories']['kw']['code'] == 'DTR0905'

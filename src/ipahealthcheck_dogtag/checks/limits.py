@@ -41,7 +41,7 @@ class StartupLimitsCheck(DogtagCheck):
     def check_database(self, database, deadline):
         directory = self.context.directory()
         ds_version = self.context.server_facts().version
-        binds = {}
+        binds, judged = {}, False
         for kind, repo in repositories(database):
             if not kind.numbered or isinstance(repo, Problem) or \
                     not repo.sequential:
@@ -50,9 +50,12 @@ class StartupLimitsCheck(DogtagCheck):
             if sub not in binds:
                 binds[sub] = limits.read_limits(directory, database,
                                                 repo.subsystem)
-            result = self.judge_repository(database, repo, binds[sub],
-                                           ds_version, deadline)
-            yield from result
+            for result in self.judge_repository(database, repo, binds[sub],
+                                                ds_version, deadline):
+                judged = True
+                yield result
+        if not judged:
+            yield self.finding(F.NOTHING_JUDGED)
 
     def judge_repository(self, database, repo, now, ds_version, deadline):
         directory = self.context.directory()

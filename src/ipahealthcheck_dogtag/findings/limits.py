@@ -46,8 +46,7 @@ STARTUP_FIT = Finding(
 
 UPGRADE_OVER = Finding(
     'DTR0901', 'upgrade-lookup-over-limit', SOURCE, STARTUP, WARNING,
-    'After an upgrade to PKI 11.6 or later, Dogtag\'s start-up lookup '
-    'exceeds a limit of its bind',
+    'After an upgrade to PKI 11.6+, Dogtag\'s start-up lookup exceeds a limit',
     'After an upgrade to PKI 11.6+, Dogtag cannot start: its lookup of '
     '{container} exceeds the {limit_exceeded} ({limit}).',
     key='<repository>.upgrade',
@@ -67,8 +66,7 @@ UPGRADE_OVER = Finding(
 
 REPLICA_OVER = Finding(
     'DTR0902', 'replica-lookup-over-limit', SOURCE, STARTUP, WARNING,
-    'On a new replica, Dogtag\'s start-up lookup would exceed a limit of '
-    'its bind',
+    'On a new replica, Dogtag\'s start-up lookup would exceed a limit',
     'A new CA replica would not start: its lookup of {container} exceeds '
     'the {limit_exceeded} ({limit}).',
     key='<repository>.new_replica',
@@ -92,8 +90,7 @@ REPLICA_OVER = Finding(
 
 STARTUP_UNPROVEN = Finding(
     'DTR0903', 'startup-limits-unproven', SOURCE, STARTUP, WARNING,
-    'The records Dogtag\'s start-up lookup must sort were not counted in '
-    'time',
+    'The records Dogtag\'s start-up lookup sorts were not counted in time',
     'Counting the records of {container} against the {limit} limit did not '
     'finish in time: its start-up limits are unproven.',
     key='<repository>',
@@ -119,4 +116,15 @@ TOLD_BY_LAST_NUMBER = Finding(
             'The limit is the bind entry\'s own, which replicates, so a '
             'new replica meets it too; lifting it as LastNumberCheck says '
             'lifts it there as well.',
+    upstream=UPSTREAM)
+
+NOTHING_JUDGED = Finding(
+    'DTR0905', 'startup-nothing-judged', SOURCE, STARTUP, SUCCESS,
+    'No repository whose start-up searches could be judged',
+    'No sequential repository with a usable range and container to judge; '
+    'dogtag.ranges says why.',
+    key='repositories',
+    meaning='Random-numbered repositories have no range lookup; a repository '
+            'whose CS.cfg, range or container is unusable is reported by '
+            'the dogtag.ranges checks, and judged here once it is usable.',
     upstream=UPSTREAM)
