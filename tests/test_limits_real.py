@@ -230,6 +230,7 @@ def test_upgrade_would_stop_the_ca(scenario):
     # The limit replicates with the entry: a new replica meets the same
     # one, told once.
     assert 'ca.certificates.new_replica' not in found
+    assert kw['new_replica_too'] is True
     # Dogtag's 11.5 lookup today is served by its index: no ERROR there.
     last = by_key(scenario.run(check='LastNumberCheck'), 'LastNumberCheck')
     assert last['ca.certificates']['result'] == 'SUCCESS'

@@ -111,7 +111,8 @@ class StartupLimitsCheck(DogtagCheck):
         if upgrade is not None and upgrade.lookup is not None:
             told = True
             yield self.over(F.UPGRADE_OVER, key + '.upgrade', database, now,
-                            upgrade, facts)
+                            upgrade, dict(facts, new_replica_too=limits.same(
+                                upgrade.lookup, replica.lookup)))
         if replica.lookup is not None and not (
                 upgrade is not None and
                 limits.same(upgrade.lookup, replica.lookup)):

@@ -41,7 +41,8 @@ STARTUP_FIT = Finding(
             'instance\'s defaults). `in_range_count` names a limit the '
             'count exceeds, which Dogtag only logs, or is null. '
             '`candidates` and `in_range` are lower bounds, proven by counts '
-            'capped at each limit + 1.',
+            'capped at each limit + 1; no count is made for a limit at or '
+            'above `children` (numSubordinates), which bounds them.',
     upstream=UPSTREAM)
 
 UPGRADE_OVER = Finding(
@@ -50,7 +51,7 @@ UPGRADE_OVER = Finding(
     'After an upgrade to PKI 11.6+, Dogtag cannot start: its lookup of '
     '{container} exceeds the {limit_exceeded} ({limit}).',
     key='<repository>.upgrade',
-    fields=VERDICT + ('in_range_count',),
+    fields=VERDICT + ('in_range_count', 'new_replica_too'),
     fix='startup_limit_fix',
     meaning='This server runs a PKI older than 11.6, whose lookup of the '
             'last number is a VLV request. From 11.6 it is a sorted, paged '
@@ -61,7 +62,11 @@ UPGRADE_OVER = Finding(
             'limit, 53 for the ID-list scan limit, 4 for a page size '
             'limit) and the subsystem does not start ("RecordPagedList: '
             'Error to get a new page", a null first record). Seen after '
-            'upgrades: dogtagpki/pki#5171, #5225.',
+            'upgrades: dogtagpki/pki#5171, #5225. `new_replica_too`: a new '
+            'replica meets the same limit (the bind entry\'s own, or a '
+            'cn=config value equal to a new 389-DS\'s default); it is then '
+            'not reported again under <repository>.new_replica, and the '
+            'same fix lifts it there.',
     upstream=UPSTREAM + '; dogtagpki/pki#5171, #5225')
 
 REPLICA_OVER = Finding(
