@@ -385,3 +385,88 @@ def test_nothing_to_judge(scenario):
     found = results(scenario)
     assert list(found) == ['repositories']
     assert found['repositories']['kw']['code'] == 'DTR0905'
+
+
+STATUS = 'StatusUpdateLimitsCheck'
+
+
+def paged_unsorted(user, container, filterstr):
+    """A paged walk with no sort, as Dogtag's findPagedCertRecords(filter,
+    attrs, null) runs it (pages of 500)."""
+    cookie, seen = '', 0
+    while True:
+        paging = SimplePagedResultsControl(False, size=500, cookie=cookie)
+        msgid = user.search_ext(container, ldap.SCOPE_ONELEVEL, filterstr,
+                                ['serialno'], serverctrls=[paging])
+        _, entries, _, controls = user.result3(msgid)
+        seen += len(entries)
+        cookie = next((c.cookie for c in controls
+                       if c.controlType == paging.controlType), b'')
+        if not cookie:
+            return seen
+
+
+def expired(tree, numbers):
+    entries = tree.certs_(numbers)
+    for _, attrs in entries:
+        attrs['notAfter'] = [b'20200101000000Z']
+    return entries
+
+
+def test_status_update_over_paged_lookthrough(scenario):
+    """PKI 11.6's status update walks (&(certStatus=VALID)(notAfter<=now))
+    paged and unsorted (dogtagpki/pki v11.6.0 CertStatusUpdateTask,
+    CertificateRepository.getValidCertsByNotAfterDate). 389-DS counts the
+    paged look-through limit over the whole walk, not per page (seen here:
+    the first page passes, the walk fails), so 700 expired VALID
+    certificates and pkidbuser's nsPagedLookThroughLimit of 600 stop it:
+    expired certificates stay VALID. The fix lifts it; the control, with
+    no expired certificate, stays quiet."""
+    scenario.build(certs=range(1, 11), kra=False, vlv=('allCerts',))
+    scenario.add(expired(scenario.tree, range(11, 711)))
+    _pkidbuser(scenario, nsPagedLookThroughLimit='600').unbind_s()
+    dn = 'uid=pkidbuser,ou=people,' + scenario.tree.base
+    walk = '(&(certStatus=VALID)(notAfter<=20261231000000Z))'
+    certs = scenario.tree.certs
+    assert as_user(scenario, dn, lambda u: paged_unsorted(u, certs, walk)) \
+        == 'ADMINLIMIT_EXCEEDED'                    # the fault is real
+    scenario.pki_version = '11.6.0'
+    found = by_key(scenario.run(check=STATUS, source=SOURCE), STATUS)
+    result = found['ca.certificates.status_update']
+    assert result['result'] == 'WARNING', result['text']
+    kw = result['kw']
+    assert kw['code'] == 'DTR0911'
+    assert kw['search'] == 'valid certificates by notAfter'
+    assert kw['limit'] == 600 and kw['matching'] == 601
+    assert kw['limit_attribute'] == 'nsPagedLookThroughLimit'
+    assert 'nsPagedLookThroughLimit: -1' in kw['fix'], kw['fix']
+
+    set_limits(scenario, dn, nsPagedLookThroughLimit=-1)      # the fix
+    assert as_user(scenario, dn, lambda u: paged_unsorted(u, certs, walk)) \
+        == 700
+    found = by_key(scenario.run(check=STATUS, source=SOURCE), STATUS)
+    result = found['ca.certificates.status_update']
+    assert result['kw']['code'] == 'DTR0910', result['text']
+
+
+def test_status_update_healthy_control(scenario):
+    """Defaults, 30 certificates none expired: SUCCESS, nothing counted
+    above the container's children."""
+    scenario.build(certs=range(1, 31), kra=False, vlv=('allCerts',))
+    _pkidbuser(scenario).unbind_s()
+    found = by_key(scenario.run(check=STATUS, source=SOURCE), STATUS)
+    result = found['ca.certificates.status_update']
+    assert result['result'] == 'SUCCESS'
+    assert result['kw']['code'] == 'DTR0910'
+
+
+def test_status_update_count_out_of_time(scenario, monkeypatch):
+    """A count that runs out of time: said, not taken as "fits"."""
+    scenario.build(certs=range(1, 11), kra=False, vlv=('allCerts',))
+    _pkidbuser(scenario, nsPagedLookThroughLimit='5').unbind_s()
+    monkeypatch.setattr(limits, 'count_over', lambda *a, **k: None)
+    found = by_key(scenario.run(check=STATUS, source=SOURCE), STATUS)
+    result = found['ca.certificates.status_update']
+    assert result['result'] == 'WARNING'
+    assert result['kw']['code'] == 'DTR0912'
+    assert result['kw']['limit'] == 5

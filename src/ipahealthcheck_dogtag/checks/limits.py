@@ -9,6 +9,8 @@ a new replica, whose cn=config starts from 389-DS's defaults while only the
 bind entry's own limits replicate. The verdicts are in dogtag/limits.py.
 """
 
+from datetime import datetime, timezone
+
 from ipahealthcheck_dogtag.checks.plugin import DogtagCheck, registry
 from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.dogtag import fixes, limits, truth
@@ -143,3 +145,50 @@ class StartupLimitsCheck(DogtagCheck):
             limit_attribute=fixes.PAGED_LIMIT_ATTRIBUTE[verdict.reason],
             in_range_count=_shown(prediction.count),
             fix=fixes.startup_limit_fix(database, bind.dn, verdict), **facts)
+
+
+@registry
+class StatusUpdateLimitsCheck(DogtagCheck):
+    """Will the CA's periodic certificate status update of PKI 11.6 and
+    later get through its searches under the limits of Dogtag's bind?"""
+
+    def check_database(self, database, deadline):
+        repo = next((r for kind, r in repositories(database)
+                     if kind.key == 'ca.certificates'), None)
+        if repo is None or isinstance(repo, Problem):
+            yield self.finding(F.NOTHING_JUDGED)     # dogtag.ranges says why
+            return
+        directory = self.context.directory()
+        bind = limits.read_limits(directory, database, repo.subsystem)
+        children = truth.subordinates(directory, repo.container)
+        if children is None:
+            yield self.finding(F.NOTHING_JUDGED)
+            return
+        wanted = limits.paged_list_limits(bind)
+        seconds = max(1, (deadline - self.now()) if deadline else 10)
+        facts = dict(container=repo.container, dogtag_bind=bind.dn,
+                     pki_version=database.pki_version_text,
+                     children=children, searches={})
+        now = datetime.now(timezone.utc)
+        for search, filterstr in limits.status_update_filters(now):
+            matching = limits.bound(directory, repo.container, filterstr,
+                                    children, wanted, seconds)
+            facts['searches'][search] = matching.at_least
+            if matching.unknown is not None:
+                yield self.finding(F.STATUS_UNPROVEN, search=search,
+                                   filter=filterstr, limit=matching.unknown,
+                                   **facts)
+                return
+            verdict = limits.paged_list_verdict(bind, matching.at_least)
+            if verdict is not None:
+                yield self.finding(
+                    F.STATUS_OVER, search=search, filter=filterstr,
+                    matching=matching.at_least,
+                    limit_exceeded=verdict.limit_name, limit=verdict.limit,
+                    limit_attribute=fixes.PAGED_LIMIT_ATTRIBUTE[
+                        verdict.reason],
+                    fix=fixes.startup_limit_fix(
+                        database, bind.dn, verdict,
+                        when='on one CA server'), **facts)
+                return
+        yield self.finding(F.STATUS_FITS, **facts)

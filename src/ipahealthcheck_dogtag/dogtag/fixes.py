@@ -605,9 +605,12 @@ NO_IDLISTSCAN = 2147483646
 
 
 @refusable
-def startup_limit_fix(database, bind_dn, verdict):
-    """Lift, on Dogtag's bind entry, the paged limit that would stop the
-    sorted start-up lookup of PKI 11.6 and later."""
+def startup_limit_fix(database, bind_dn, verdict,
+                      when='on one CA server, before the upgrade or the new '
+                      'replica'):
+    """Lift, on Dogtag's bind entry, the paged limit that stops one of
+    Dogtag's paged searches (the sorted start-up lookup of PKI 11.6 and
+    later, or its certificate status update)."""
     attribute = PAGED_LIMIT_ATTRIBUTE[verdict.reason]
     value = NO_IDLISTSCAN if verdict.reason == 'idlistscan' else -1
     value = number(value) if value >= 0 else '-1'
@@ -615,8 +618,7 @@ def startup_limit_fix(database, bind_dn, verdict):
         (ldap.MOD_REPLACE, attribute, [value.encode()])])])
     return Fix(writes('%s (the entry replicates with the CA suffix, so every '
                       'CA server and every new replica gets it)' % change,
-                      when='on one CA server, before the upgrade or the new '
-                      'replica'))
+                      when=when))
 
 
 @refusable

@@ -373,3 +373,49 @@ def same(first, second):
     """Do two verdicts name the same limit at the same value?"""
     return first is not None and second is not None and \
         (first.limit_name, first.limit) == (second.limit_name, second.limit)
+
+
+# -- Dogtag's periodic certificate status update, PKI 11.6 and later -------
+#
+# CertStatusUpdateTask.updateCertStatus (dogtagpki/pki v11.6.0) walks three
+# paged, unsorted one-level searches of the certificate repository
+# (CertificateRepository.getInvalidCertsByNotBeforeDate,
+# getValidCertsByNotAfterDate, getRevokedCertsByNotAfterDate through
+# findPagedCertRecords: pages of 500, no sort key), times as DateMapper
+# writes them (yyyyMMddHHmmss'Z'). On 389-DS 2.x and 3.x an unsorted
+# paged search meets the paged look-through limit over the WHOLE walk, the
+# paged size limit page by page, and no ID-list scan limit (tests/
+# test_limits_real.py shows it): records that match are each looked
+# through, so their count is a lower bound of what it looks through.
+STATUS_UPDATE = (('INVALID', 'notBefore'), ('VALID', 'notAfter'),
+                 ('REVOKED', 'notAfter'))
+
+
+def status_update_filters(now):
+    """(name, filter) of the task's searches at `now` (a UTC datetime)."""
+    stamp = now.strftime('%Y%m%d%H%M%SZ')
+    return [('%s certificates by %s' % (status.lower(), attribute),
+             '(&(certStatus=%s)(%s<=%s))' % (status, attribute, stamp))
+            for status, attribute in STATUS_UPDATE]
+
+
+def paged_list_verdict(limits, matching):
+    """Does an unsorted paged walk over `matching` records fail?"""
+    if limits.root:
+        return None
+    if _over(matching, limits.paged_lookthrough):
+        return Verdict('lookthrough', 'paged look-through limit',
+                       limits.paged_lookthrough, matching)
+    if _over(min(matching, PAGE), limits.paged_size):
+        return Verdict('pagedsize', 'paged size limit (nsPagedSizeLimit)',
+                       limits.paged_size, matching)
+    return None
+
+
+def paged_list_limits(limits):
+    if limits.root:
+        return []
+    found = [limits.paged_lookthrough]
+    if limits.paged_size is not None and limits.paged_size < PAGE:
+        found.append(limits.paged_size)
+    return found

@@ -2,7 +2,9 @@
 wherever they will run. Declared here, given by checks/limits.py.
 
 DTR0900-DTR0909: StartupLimitsCheck (the start-up searches of PKI 11.6 and
-later, after an upgrade of this server and on a new replica).
+later, after an upgrade of this server and on a new replica);
+DTR0910-DTR0919: StatusUpdateLimitsCheck (the CA's periodic certificate
+status update of PKI 11.6 and later).
 """
 
 from ipahealthcheck_dogtag.dogtag.steps import Fix, manual
@@ -124,12 +126,70 @@ TOLD_BY_LAST_NUMBER = Finding(
     upstream=UPSTREAM)
 
 NOTHING_JUDGED = Finding(
-    'DTR0905', 'startup-nothing-judged', SOURCE, STARTUP, SUCCESS,
+    'DTR0905', 'startup-nothing-judged', SOURCE, None, SUCCESS,
     'No repository whose start-up searches could be judged',
-    'No sequential repository with a usable range and container to judge; '
+    'No repository with a usable range and container to judge; '
     'dogtag.ranges says why.',
     key='repositories',
     meaning='Random-numbered repositories have no range lookup; a repository '
             'whose CS.cfg, range or container is unusable is reported by '
             'the dogtag.ranges checks, and judged here once it is usable.',
     upstream=UPSTREAM)
+
+# -- DTR0910-DTR0919: StatusUpdateLimitsCheck -------------------------------
+
+STATUS = 'StatusUpdateLimitsCheck'
+STATUS_FIELDS = ('container', 'pki_version', 'dogtag_bind', 'children',
+                 'searches')
+STATUS_UPSTREAM = ('dogtagpki/pki v11.6.0 CertStatusUpdateTask.'
+                   'updateCertStatus; CertificateRepository.'
+                   'getValidCertsByNotAfterDate (and the INVALID and '
+                   'REVOKED ones), findPagedCertRecords; LDAPPagedSearch.'
+                   'getPage')
+
+STATUS_FITS = Finding(
+    'DTR0910', 'status-update-fits', SOURCE, STATUS, SUCCESS,
+    'Dogtag\'s certificate status update fits the limits of its bind',
+    'The searches of Dogtag\'s certificate status update in {container} fit '
+    'the limits of {dogtag_bind}.',
+    key='ca.certificates.status_update',
+    fields=STATUS_FIELDS,
+    meaning='From PKI 11.6 the CA\'s periodic status update (certificates '
+            'becoming valid, expiring, revoked ones expiring) walks three '
+            'paged, unsorted searches as Dogtag\'s bind. `searches` gives, '
+            'for each, a lower bound of the records it looks through.',
+    upstream=STATUS_UPSTREAM)
+
+STATUS_OVER = Finding(
+    'DTR0911', 'status-update-over-limit', SOURCE, STATUS, WARNING,
+    'Dogtag\'s certificate status update exceeds a limit of its bind',
+    'Dogtag\'s status update ({search}) in {container} exceeds the '
+    '{limit_exceeded} ({limit}) of its bind.',
+    key='ca.certificates.status_update',
+    fields=STATUS_FIELDS + ('search', 'filter', 'matching',
+                            'limit_exceeded', 'limit', 'limit_attribute'),
+    fix='startup_limit_fix',
+    meaning='From PKI 11.6 (and after an upgrade to it) the CA\'s periodic '
+            'status update walks paged, unsorted searches as `dogtag_bind`. '
+            '389-DS counts the paged look-through limit over the whole walk '
+            'and the paged size limit per page: with at least `matching` '
+            'records to go through, the walk fails with error 11 (or 4), '
+            'Dogtag gets a null record (LDAPPagedSearch.getPage, '
+            'DBSearchResults.nextElement) and those certificates keep their '
+            'old status: expired ones stay VALID. A failure of this kind '
+            'was reported as dogtagpki/pki#5138 (root cause not '
+            'established there).',
+    upstream=STATUS_UPSTREAM + '; dogtagpki/pki#5138')
+
+STATUS_UNPROVEN = Finding(
+    'DTR0912', 'status-update-unproven', SOURCE, STATUS, WARNING,
+    'The records of Dogtag\'s status update were not counted in time',
+    'Counting the records of Dogtag\'s status update ({search}) against the '
+    '{limit} limit did not finish in time.',
+    key='ca.certificates.status_update',
+    fields=STATUS_FIELDS + ('search', 'filter', 'limit'),
+    fix=Fix(manual('Raise timeout in the [default] section of the '
+                   'healthcheck configuration and run again')),
+    meaning='A count capped at the limit + 1 decides whether the search '
+            'exceeds it; this one ran out of the check\'s time.',
+    upstream=STATUS_UPSTREAM)
