@@ -2,6 +2,7 @@
 plain ldapsearch of the same container, in one run on one server.
 
     python -m sandbox.benchmark [--sizes 100000,1000000] [--verdict-only]
+                                [--limits]
 
 For each size it loads that many certificate records (about 1.5 KB each,
 by offline import), then first runs dogtag-healthcheck three times with
@@ -14,6 +15,12 @@ LastNumberCheck with no time budget (Dogtag's lookup, the probe and the
 full scan), and the quick tier alone (Dogtag's lookup and the probe). It
 prints wall time and peak resident memory, and the ratio of our check to
 ldapsearch.
+
+With --limits it runs dogtag.limits instead (the same default timeout,
+three runs from the cold cache, PKI 11.5 and a pkidbuser entry without
+limits of its own), and prints each result with its time: the verdicts on
+Dogtag's start-up searches after an upgrade and on a new replica, which
+rest on numSubordinates and counts capped at each limit + 1.
 """
 
 import argparse
@@ -63,6 +70,14 @@ def measure(argv, **kw):
 def load(ds, tree, size, workdir):
     conn = ds.connect()
     try:
+        # Dogtag's validity indices (dogtagpki/pki v11.6.0 base/ca/database/
+        # ds/index.ldif: notBefore, notAfter), which the status update's
+        # searches use; built by the import.
+        for attr in ('notBefore', 'notAfter'):
+            cadb.add(conn, 'cn=%s,cn=index,cn=ipaca,cn=ldbm database,'
+                     'cn=plugins,cn=config' % attr.lower(),
+                     objectClass=['top', 'nsIndex'], cn=attr.lower(),
+                     nsSystemIndex='false', nsIndexType=['eq', 'pres'])
         tree.create(conn, kra=False)
         tree.add_vlv(conn, ('allCerts', 'caAll'))
         entries = cadb.export_tree(conn)
@@ -105,7 +120,40 @@ def verdicts(ds, instance_dir, workdir, size):
     return rows
 
 
-def bench(size, workdir, verdict_only=False):
+def limit_verdicts(ds, tree, instance_dir, workdir, size):
+    """dogtag.limits with the default timeout: (run, key, result, code,
+    limit exceeded, limit, records counted, the check's own duration,
+    the whole command's seconds)."""
+    conn = ds.connect()
+    try:
+        cadb.add(conn, 'uid=pkidbuser,ou=people,' + tree.base,
+                 objectClass=['top', 'person', 'organizationalPerson',
+                              'inetOrgPerson'], uid='pkidbuser',
+                 cn='pkidbuser', sn='pkidbuser')
+    finally:
+        conn.unbind_s()
+    config = cadb.write_healthcheck_conf(
+        os.path.join(workdir, 'hc-limits-%d.conf' % size), instance_dir, ds,
+        '11.5.0', timeout=DEFAULT_TIMEOUT)
+    command = [os.path.join(os.path.dirname(sys.executable),
+                            'dogtag-healthcheck'), '--config', config,
+               '--source', 'dogtag.limits', '--output-type', 'json']
+    rows = []
+    for run in range(1, VERDICT_RUNS + 1):
+        started = time.monotonic()
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+        elapsed = time.monotonic() - started
+        for result in json.loads(done.stdout or '[]'):
+            kw = result['kw']
+            rows.append((run, kw['key'], result['result'], kw['code'],
+                         kw.get('limit_exceeded') or '-',
+                         str(kw.get('limit', '-')),
+                         str(kw.get('candidates', kw.get('matching', '-'))),
+                         float(result.get('duration') or 0), elapsed))
+    return rows
+
+
+def bench(size, workdir, verdict_only=False, limits=False):
     ds = DirectoryServer(root=os.path.join(workdir, 'ds-%d' % size))
     ds.create(cache_mb=2048)
     try:
@@ -117,6 +165,15 @@ def bench(size, workdir, verdict_only=False):
             size, time.monotonic() - started), flush=True)
         instance_dir = os.path.join(workdir, 'pki-%d' % size, 'pki-tomcat')
         tree.write_cs_cfg(instance_dir)
+        if limits:
+            rows = limit_verdicts(ds, tree, instance_dir, workdir, size)
+            print('\n%-4s %-30s %-8s %-8s %-26s %-8s %-10s %7s %7s' % (
+                'run', 'key', 'result', 'code', 'limit exceeded', 'limit',
+                'records', 'check s', 'run s'))
+            for row in rows:
+                print('%-4d %-30s %-8s %-8s %-26s %-8s %-10s %7.2f %7.1f'
+                      % row, flush=True)
+            return {}
         # timeout = 0: no time budget, so the full scan always completes.
         judged = verdicts(ds, instance_dir, workdir, size)
         print('\n%-4s %-16s %-28s %-8s %-22s %-6s %7s' % (
@@ -155,12 +212,14 @@ def main(argv):
     parser.add_argument('--sizes', default='100000,1000000')
     parser.add_argument('--verdict-only', action='store_true',
                         help='only the runs with the default timeout')
+    parser.add_argument('--limits', action='store_true',
+                        help='dogtag.limits instead of dogtag.ranges')
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(',')]
     workdir = tempfile.mkdtemp(prefix='dogtag-bench-')
     table = []
     for size in sizes:
-        rows = bench(size, workdir, args.verdict_only)
+        rows = bench(size, workdir, args.verdict_only, args.limits)
         if not rows:
             continue
         floor = rows['ldapsearch (one-level, serialno certStatus)']

@@ -21,7 +21,7 @@ from ipahealthcheck_dogtag.dogtag import fixes
 from ipahealthcheck_dogtag.checks.plugin import registry
 # Import every check module, as the framework does through entry points.
 from ipahealthcheck_dogtag.checks import (  # noqa: F401
-    accounts, logs, replication, topology)
+    accounts, limits, logs, replication, topology)
 from ipahealthcheck_dogtag.checks.ranges import (  # noqa: F401
     bookkeeping, last_number)
 from ipahealthcheck_dogtag.checks.indices import databases  # noqa: F401

@@ -117,7 +117,8 @@ def test_excludes_and_healthy_exit_code(stale, ds):
                 stale.config_path], stale.instance_dir)
     sources = {r['source'] for r in json.loads(done.stdout)}
     assert sources == {'dogtag.replication', 'dogtag.accounts',
-                       'dogtag.logs', 'dogtag.indices', 'dogtag.topology'}
+                       'dogtag.logs', 'dogtag.indices', 'dogtag.topology',
+                       'dogtag.limits'}
 
     ds.reindex(vlv_indexes=stale.tree.vlv_index_names(['allCerts']))
     done = dogtag_healthcheck(stale, '--output-type', 'human', '--all')

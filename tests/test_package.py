@@ -21,7 +21,8 @@ TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = 'ipahealthcheck_dogtag'
 SYSTEM_PYTHON = '/usr/bin/python3'
 SOURCES = ('dogtag.ranges', 'dogtag.replication', 'dogtag.accounts',
-           'dogtag.logs', 'dogtag.indices', 'dogtag.topology')
+           'dogtag.logs', 'dogtag.indices', 'dogtag.topology',
+           'dogtag.limits')
 COMMANDS = ('dogtag-healthcheck', 'dogtag-clustercheck', 'dogtag-diagnose')
 VERSIONED = ('dogtag-healthcheck', 'dogtag-clustercheck')  # --version
 MAN_PAGES = ('man/dogtag-healthcheck.8', 'man/dogtag-clustercheck.8',

@@ -592,6 +592,35 @@ def limit_fix(database, repo, bind_dn, verdict, sorted_search):
     return lift
 
 
+# The bind entry's own attribute that lifts, for PAGED searches only, the
+# limit a limits.judge verdict names: 389-DS reads it before any other
+# (389ds/389-ds-base back-ldbm/ldbm_search.c compute_lookthrough_limit,
+# compute_allids_limit; slapd/opshared.c for the paged size limit). Set on
+# the entry below the CA suffix, it replicates; cn=config does not.
+PAGED_LIMIT_ATTRIBUTE = {'lookthrough': 'nsPagedLookThroughLimit',
+                         'idlistscan': 'nsPagedIDListScanLimit',
+                         'pagedsize': 'nsPagedSizeLimit'}
+# A new 389-DS's own ID-list scan limit (ldbm_config.c, from 2.3.3).
+NO_IDLISTSCAN = 2147483646
+
+
+@refusable
+def startup_limit_fix(database, bind_dn, verdict,
+                      when='on one CA server, before the upgrade or the new '
+                      'replica'):
+    """Lift, on Dogtag's bind entry, the paged limit that stops one of
+    Dogtag's paged searches (the sorted start-up lookup of PKI 11.6 and
+    later, or its certificate status update)."""
+    attribute = PAGED_LIMIT_ATTRIBUTE[verdict.reason]
+    value = NO_IDLISTSCAN if verdict.reason == 'idlistscan' else -1
+    value = number(value) if value >= 0 else '-1'
+    change = ldapmodify(database.ldap_uri, [(dn(bind_dn, 'Dogtag\'s bind DN'), [
+        (ldap.MOD_REPLACE, attribute, [value.encode()])])])
+    return Fix(writes('%s (the entry replicates with the CA suffix, so every '
+                      'CA server and every new replica gets it)' % change,
+                      when=when))
+
+
 @refusable
 def set_next_range(database, entry_dn, value):
     """Set nextRange on its entry over LDAPI."""

@@ -77,6 +77,7 @@ class Limits:
         self.dn = dn
         self.root = root
         self.user_found = user is not None
+        self.user = user            # the bind entry's own limits, or None
 
         def pick(user_attr, ldbm_attr, default):
             value = _int(user, user_attr)
@@ -107,6 +108,10 @@ class Limits:
         if size is None:
             size = _int(config, 'nsslapd-sizelimit')
         self.paged_size = size
+        # Unpaged size limit: nsSizeLimit, else nsslapd-sizelimit.
+        size = _int(user, 'nsSizeLimit')
+        self.size = _int(config, 'nsslapd-sizelimit') if size is None \
+            else size
 
     def fields(self, sorted_search):
         """The limits that govern the lookup of this PKI version."""
@@ -147,7 +152,7 @@ class Verdict:
         self.candidates = candidates
 
 
-def judge(limits, sorted_search, indexed, candidates, children):
+def judge(limits, sorted_search, indexed, candidates, children, page=PAGE):
     """Does Dogtag's lookup fail under `limits`?
 
     `candidates` is a lower bound of the entries 389-DS must look through
@@ -171,7 +176,7 @@ def judge(limits, sorted_search, indexed, candidates, children):
     if _over(candidates, limits.paged_lookthrough):
         return Verdict('lookthrough', 'paged look-through limit',
                        limits.paged_lookthrough, candidates)
-    if _over(min(candidates, PAGE), limits.paged_size):
+    if _over(min(candidates, page), limits.paged_size):
         return Verdict('pagedsize', 'paged size limit (nsPagedSizeLimit)',
                        limits.paged_size, candidates)
     return None
@@ -190,14 +195,14 @@ def count_over(directory, base, filterstr, limit, timelimit):
     return None if truncated else False
 
 
-def relevant(limits, sorted_search, indexed):
+def relevant(limits, sorted_search, indexed, page=PAGE):
     """The limits `judge` compares the candidate count with."""
     if not sorted_search:
         return [] if indexed or limits.root else [limits.lookthrough]
     found = [limits.paged_allids]
     if not limits.root:
         found += [limits.paged_lookthrough]
-        if limits.paged_size is not None and limits.paged_size < PAGE:
+        if limits.paged_size is not None and limits.paged_size < page:
             found += [limits.paged_size]
     return found
 
@@ -223,3 +228,194 @@ def candidates_at_least(directory, base, filterstr, seen, children,
             break
         seen = limit + 1
     return seen
+
+
+# -- Dogtag's start-up searches from PKI 11.6, wherever they will run -------
+#
+# From PKI 11.6 `getLastSerialNumberInRange` of each repository runs a
+# one-level search sorted on the number, descending, in pages
+# (dogtagpki/pki v11.6.0 LDAPPagedSearch.getPage: at most
+# LDAPSession.MAX_PAGED_SEARCH_SIZE = 500 entries a page; the request
+# repository asks pages of 5, RequestRepository.getLastSerialNumberInRange).
+# A failed page stops the subsystem's start (#5171, #5133). The certificate
+# repository first counts its range with an unpaged, unsorted one-level
+# search, (&(serialno>=begin)(serialno<=end)) with no client size limit
+# (CertificateRepository.getInRangeCount, LDAPSession.search: setMaxResults
+# (0)); DBSearchResults.nextElement logs its failure and the start goes on.
+# The same at v11.7.0, v11.8.0 and v11.9.0.
+
+PAGES = {'ca.requests': 5, 'kra.requests': 5}
+
+# 389-DS's own values for a new instance (389ds/389-ds-base
+# ldap/servers/slapd/slap.h SLAPD_DEFAULT_SIZELIMIT,
+# SLAPD_DEFAULT_LOOKTHROUGHLIMIT, SLAPD_DEFAULT_PAGEDSIZELIMIT;
+# back-ldbm/ldbm_config.c ldbm_config table: paged look-through and paged
+# ID-list scan limits 0, i.e. "use the plain one"). The ID-list scan limit
+# was 4000 until "Issue 2435 - RFE - Raise IDL Scan Limit to INT_MAX":
+# 2147483646 from 1.4.3.35 (not in 1.4.4), 2.0.20, 2.1.8, 2.2.8 and 2.3.3.
+FRESH_SIZE = 2000
+FRESH_LOOKTHROUGH = 5000
+FRESH_IDLISTSCAN_OLD = 4000
+FRESH_IDLISTSCAN_NEW = 2147483646
+IDLISTSCAN_RAISED = (((1, 4, 3, 35), (1, 4, 4)), ((2, 0, 20), (2, 1)),
+                     ((2, 1, 8), (2, 2)), ((2, 2, 8), (2, 3)),
+                     ((2, 3, 3), (999,)))
+
+
+def fresh_idlistscan(ds_version):
+    """A new 389-DS instance's nsslapd-idlistscanlimit; the old, lower
+    value when the version is unknown."""
+    if ds_version is not None:
+        version = tuple(ds_version)
+        for low, high in IDLISTSCAN_RAISED:
+            if low <= version < high:
+                return FRESH_IDLISTSCAN_NEW
+    return FRESH_IDLISTSCAN_OLD
+
+
+def new_replica_limits(now, ds_version):
+    """The limits Dogtag's bind meets on a NEW replica: the bind entry's
+    own limits, which replicate with the CA suffix, else a fresh
+    instance's defaults, since cn=config does not replicate. IPA raises
+    the global limits only after the CA clone has started (freeipa
+    release-4-12-5 ipaserver/install/server/replicainstall.py: ca.install
+    before ds.apply_updates, which applies install/updates/
+    10-config.update)."""
+    ldbm = {'nsslapd-lookthroughlimit': [b'%d' % FRESH_LOOKTHROUGH],
+            'nsslapd-idlistscanlimit': [
+                b'%d' % fresh_idlistscan(ds_version)]}
+    config = {'nsslapd-sizelimit': [b'%d' % FRESH_SIZE]}
+    return Limits(now.dn, now.root, now.user, ldbm, config)
+
+
+def count_verdict(limits, in_range, children):
+    """Does the unpaged in-range count fail under `limits`? Over the ID-list
+    scan limit the range reads as all IDs and 389-DS looks through every
+    child; root has no look-through or size limit."""
+    if limits.root:
+        return None
+    looked = in_range if not _over(in_range, limits.allids) else children
+    if _over(looked, limits.lookthrough):
+        return Verdict('lookthrough', 'look-through limit',
+                       limits.lookthrough, looked)
+    if _over(in_range, limits.size):
+        return Verdict('size', 'size limit', limits.size, in_range)
+    return None
+
+
+def count_limits(limits):
+    """The limits count_verdict compares the in-range count with."""
+    if limits.root:
+        return []
+    return [limits.allids, limits.lookthrough, limits.size]
+
+
+class Bound:
+    """A lower bound of the records that match a filter, proven by counts
+    capped at each limit + 1; `unknown` is the first limit a count could
+    not decide in time (None when every limit was decided)."""
+
+    def __init__(self, at_least, unknown=None):
+        self.at_least = at_least
+        self.unknown = unknown
+
+
+def bound(directory, base, filterstr, children, limits, timelimit):
+    """How many records match, as far as the limits need: a limit at or
+    above `children` (numSubordinates) cannot be exceeded, a count capped
+    at limit + 1 decides each other one, lowest first."""
+    seen = 0
+    for limit in sorted({n for n in limits if n is not None and n >= 0}):
+        if children is not None and limit >= children:
+            break
+        try:
+            over = count_over(directory, base, filterstr, limit, timelimit)
+        except DirectoryError as e:
+            if e.reason != OUT_OF_TIME:
+                raise
+            over = None
+        if over is None:
+            return Bound(seen, limit)
+        if not over:
+            break
+        seen = limit + 1
+    return Bound(seen)
+
+
+class Prediction:
+    """Dogtag's start-up searches of one repository under one set of
+    limits: the sorted lookup's verdict, the in-range count's verdict
+    (certificates only), each None when it succeeds."""
+
+    def __init__(self, lookup, count):
+        self.lookup = lookup
+        self.count = count
+
+
+def predict(limits, key, candidates, in_range, children):
+    """The Prediction for a repository (`key`), from the records the sorted
+    lookup must sort (`candidates`), the certificates of the range
+    (`in_range`, None for other repositories) and the container's
+    children."""
+    lookup = judge(limits, True, False, candidates, children,
+                   PAGES.get(key, PAGE))
+    count = None if in_range is None else \
+        count_verdict(limits, in_range, children)
+    return Prediction(lookup, count)
+
+
+def wanted(limits, key):
+    """Every limit the sorted lookup of `key` is judged by."""
+    return relevant(limits, True, False, PAGES.get(key, PAGE))
+
+
+def same(first, second):
+    """Do two verdicts name the same limit at the same value?"""
+    return first is not None and second is not None and \
+        (first.limit_name, first.limit) == (second.limit_name, second.limit)
+
+
+# -- Dogtag's periodic certificate status update, PKI 11.6 and later -------
+#
+# CertStatusUpdateTask.updateCertStatus (dogtagpki/pki v11.6.0) walks three
+# paged, unsorted one-level searches of the certificate repository
+# (CertificateRepository.getInvalidCertsByNotBeforeDate,
+# getValidCertsByNotAfterDate, getRevokedCertsByNotAfterDate through
+# findPagedCertRecords: pages of 500, no sort key), times as DateMapper
+# writes them (yyyyMMddHHmmss'Z'). On 389-DS 2.x and 3.x an unsorted
+# paged search meets the paged look-through limit over the WHOLE walk, the
+# paged size limit page by page, and no ID-list scan limit (tests/
+# test_limits_real.py shows it): records that match are each looked
+# through, so their count is a lower bound of what it looks through.
+STATUS_UPDATE = (('INVALID', 'notBefore'), ('VALID', 'notAfter'),
+                 ('REVOKED', 'notAfter'))
+
+
+def status_update_filters(now):
+    """(name, filter) of the task's searches at `now` (a UTC datetime)."""
+    stamp = now.strftime('%Y%m%d%H%M%SZ')
+    return [('%s certificates by %s' % (status.lower(), attribute),
+             '(&(certStatus=%s)(%s<=%s))' % (status, attribute, stamp))
+            for status, attribute in STATUS_UPDATE]
+
+
+def paged_list_verdict(limits, matching):
+    """Does an unsorted paged walk over `matching` records fail?"""
+    if limits.root:
+        return None
+    if _over(matching, limits.paged_lookthrough):
+        return Verdict('lookthrough', 'paged look-through limit',
+                       limits.paged_lookthrough, matching)
+    if _over(min(matching, PAGE), limits.paged_size):
+        return Verdict('pagedsize', 'paged size limit (nsPagedSizeLimit)',
+                       limits.paged_size, matching)
+    return None
+
+
+def paged_list_limits(limits):
+    if limits.root:
+        return []
+    found = [limits.paged_lookthrough]
+    if limits.paged_size is not None and limits.paged_size < PAGE:
+        found.append(limits.paged_size)
+    return found

@@ -16,7 +16,8 @@ FAULTS = (
      ('ldap-68-stale-vlv',)),
     (2, 'Limits of Dogtag\'s own bind break its last-number lookup',
      'dogtagpki/pki#5133, #5171',
-     ('DTR0109', 'DTR0110', 'DTR0111'), ('pkidbuser-limits',)),
+     ('DTR0109', 'DTR0110', 'DTR0111', 'DTR0901', 'DTR0902'),
+     ('pkidbuser-limits',)),
     (3, '389-DS one-level index defect: a repository looks empty',
      '389ds/389-ds-base#7172', ('DTR0113', 'DTR0114'),
      ('ldap-68-one-level-index', 'ds-index-matching-rule')),
@@ -70,8 +71,10 @@ FAULTS = (
      'freeipa PR #7637', ('DTR0833',), ()),
     (27, 'Dogtag\'s start-up password test against 389-DS fails',
      'dogtagpki/pki#3458', (), ()),
-    (28, 'Other Dogtag searches exceed its bind\'s limits',
-     'dogtagpki/pki#3464', (), ()),
+    (28, 'Other Dogtag searches exceed its bind\'s limits (the status '
+         'update of PKI 11.6; the agent and cert-find searches are not '
+         'judged)',
+     'dogtagpki/pki#5138', ('DTR0911',), ()),
     (29, 'Dogtag\'s bind refused the VLV control', 'dogtagpki/pki#4717',
      ('DTR0108',), ()),
     (30, 'Parallel replica installs race on cn=replica', 'freeipa PR #2132',
