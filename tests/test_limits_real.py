@@ -470,3 +470,189 @@ def test_status_update_count_out_of_time(scenario, monkeypatch):
     assert result['result'] == 'WARNING'
     assert result['kw']['code'] == 'DTR0912'
     assert result['kw']['limit'] == 5
+
+
+# -- CertSearchLimitsCheck: the CA's certificate searches -------------------
+
+SEARCHES = 'CertSearchLimitsCheck'
+
+
+def vlv_sorted(user, container, filterstr, after):
+    """A VLV request sorted on serialno from the first entry, `after` + 1
+    entries wide, as LDAPVirtualList asks it (dogtagpki/pki v11.6.0
+    LDAPVirtualList: LDAPSortControl with LDAPVirtualListControl)."""
+    from ldap.controls.vlv import VLVRequestControl
+    vlv = VLVRequestControl(criticality=True, before_count=0,
+                            after_count=after, offset=1, content_count=0)
+    msgid = user.search_ext(
+        container, ldap.SCOPE_ONELEVEL, filterstr, ['serialno'],
+        serverctrls=[SSSRequestControl(criticality=True,
+                                       ordering_rules=['serialno']), vlv])
+    return len(user.result3(msgid)[1])
+
+
+CERT_FIND = '(certstatus=*)'
+AGENT = '(&(serialno>=%s)(serialno<=%s))' % (encode(1), encode(END))
+
+
+# What each per-user limit at 600 and at 400 does to the CA's certificate
+# searches over 1,000 records: (ipa cert-find's window over every record,
+# a cert-find window of 20, the agent's sorted list of 20 on a serial
+# range), with the allCerts VLV index built or not.
+VLV_SEEN = {}
+for _limit, _value in SEEN:
+    for _built in (True, False):
+        VLV_SEEN[_built, _limit, _value] = (RECORDS, 20, 20)
+    if _limit == 'nsLookThroughLimit':
+        VLV_SEEN[True, _limit, _value] = ('ADMINLIMIT_EXCEEDED', 20,
+                                          'ADMINLIMIT_EXCEEDED')
+        VLV_SEEN[False, _limit, _value] = ('ADMINLIMIT_EXCEEDED',) * 3
+    if _limit == 'nsSizeLimit':
+        for _built in (True, False):
+            VLV_SEEN[_built, _limit, _value] = ('SIZELIMIT_EXCEEDED', 20, 20)
+
+
+@pytest.mark.parametrize('built', [True, False])
+def test_which_limit_stops_the_certificate_searches(scenario, built):
+    """Which per-user limit really fails the CA's sorted VLV searches,
+    1,000 records (VLV_SEEN; the same on 389-DS 2.x bdb and 3.x LMDB).
+
+    ipa cert-find posts to /ca/rest/certs/search (freeipa release-4-12-5
+    ipaserver/plugins/dogtag.py ra.find, window = its size limit,
+    0x7fffffff for 0 as the web UI asks); Dogtag answers with one VLV
+    request sorted on serialno (dogtagpki/pki v11.6.0 CertService.
+    searchCerts, findCertRecordsInList, LDAPVirtualList; (certstatus=*)
+    without criteria, FilterBuilder.buildFilter). Up to v11.4.0 the agent's
+    list (ListCerts.processCertFilter) was the same request on a serial
+    range, which no VLV index serves. Seen: the plain look-through limit
+    fails a window over every record, indexed or not, and any unindexed
+    request (error 11); the plain size limit a window returning more
+    entries (error 4); the ID-list scan limits (unlike the sorted paged
+    lookup, no error 53) and the paged limits touch none of them. The model
+    (dogtag/limits.py vlv_list_verdict) must say the same."""
+    scenario.build(certs=range(1, RECORDS + 1), kra=False,
+                   vlv=('allCerts',) if built else ())
+    _pkidbuser(scenario).unbind_s()
+    dn = 'uid=pkidbuser,ou=people,' + scenario.tree.base
+    certs = scenario.tree.certs
+    seen = {}
+    # cn=config's look-through limit above the whole backend, as IPA
+    # raises it: each per-user limit alone.
+    with global_limits(scenario, nsslapd_lookthroughlimit=10 ** 7):
+        for limit, value in SEEN:
+            set_limits(scenario, dn, **{limit: value})
+            seen[built, limit, value] = (
+                as_user(scenario, dn, lambda u: vlv_sorted(
+                    u, certs, CERT_FIND, RECORDS - 1)),
+                as_user(scenario, dn, lambda u: vlv_sorted(
+                    u, certs, CERT_FIND, 19)),
+                as_user(scenario, dn, lambda u: vlv_sorted(
+                    u, certs, AGENT, 19)))
+            set_limits(scenario, dn, **{limit: None})
+            user = {limit.lower(): [str(value).encode()]}
+            bind = limits.Limits(dn, False, user, {}, {})
+            cert_find = limits.vlv_list_verdict(bind, RECORDS, RECORDS)
+            agent = limits.vlv_list_verdict(bind, None, RECORDS, RECORDS)
+            assert (cert_find is None) == isinstance(
+                seen[built, limit, value][0], int), (limit, value, seen)
+            assert (agent is None) == isinstance(
+                seen[built, limit, value][2], int), (limit, value, seen)
+    assert seen == {k: v for k, v in VLV_SEEN.items() if k[0] == built}
+
+
+def searches(scenario):
+    return by_key(scenario.run(check=SEARCHES, source=SOURCE), SEARCHES)
+
+
+def test_cert_find_over_size_limit(scenario):
+    """pagure.io/freeipa/issue/9369 (freeipa PR #6821): a small nsSizeLimit
+    on pkidbuser, more certificates than it: ipa cert-find over every
+    certificate fails (error 4, "Unable to search for certificates"). The
+    check says so; the fix (nsSizeLimit -1 on the entry) lifts it."""
+    scenario.build(certs=range(1, 701), kra=False, vlv=('allCerts',))
+    _pkidbuser(scenario, nsSizeLimit='600').unbind_s()
+    dn = 'uid=pkidbuser,ou=people,' + scenario.tree.base
+    certs = scenario.tree.certs
+    assert as_user(scenario, dn, lambda u: vlv_sorted(
+        u, certs, CERT_FIND, 699)) == 'SIZELIMIT_EXCEEDED'   # the fault
+    found = searches(scenario)
+    assert set(found) == {'ca.certificates.cert_find'}, found
+    result = found['ca.certificates.cert_find']
+    assert result['result'] == 'WARNING', result['text']
+    kw = result['kw']
+    assert kw['code'] == 'DTR0921'
+    assert (kw['limit_exceeded'], kw['limit']) == ('size limit', 600)
+    assert kw['returned'] == 601 and kw['certificates'] == 601
+    assert kw['limit_attribute'] == 'nsSizeLimit'
+    assert kw['dogtag_bind'] == dn
+    assert 'nsSizeLimit: -1' in kw['fix'], kw['fix']
+
+    set_limits(scenario, dn, nsSizeLimit=-1)                 # the fix
+    assert as_user(scenario, dn, lambda u: vlv_sorted(
+        u, certs, CERT_FIND, 699)) == 700
+    found = searches(scenario)
+    assert found['ca.certificates.searches']['kw']['code'] == 'DTR0920'
+    no_problem(found)
+
+
+def test_agent_list_over_lookthrough(scenario):
+    """PKI 11.4: the agent's list sorted on serialno over a serial range,
+    served by no VLV index (dogtagpki/pki v11.4.0 ListCerts, #3464), under
+    pkidbuser's nsLookThroughLimit of 600 with 700 certificates: error 11
+    for a page of 20. Both the agent's list and cert-find over every
+    certificate are told; the fix (nsLookThroughLimit -1) lifts both."""
+    scenario.build(certs=range(1, 701), kra=False, vlv=('allCerts',))
+    _pkidbuser(scenario, nsLookThroughLimit='600').unbind_s()
+    dn = 'uid=pkidbuser,ou=people,' + scenario.tree.base
+    certs = scenario.tree.certs
+    assert as_user(scenario, dn, lambda u: vlv_sorted(
+        u, certs, AGENT, 19)) == 'ADMINLIMIT_EXCEEDED'       # the fault
+    scenario.pki_version = '11.4.0'
+    found = searches(scenario)
+    assert set(found) == {'ca.certificates.cert_find',
+                          'ca.certificates.agent_list'}, found
+    kw = found['ca.certificates.agent_list']['kw']
+    assert found['ca.certificates.agent_list']['result'] == 'WARNING'
+    assert kw['code'] == 'DTR0922'
+    assert (kw['limit_exceeded'], kw['limit']) == ('look-through limit',
+                                                   600)
+    assert kw['looked'] == 601 and kw['returned'] is None
+    assert kw['limit_attribute'] == 'nsLookThroughLimit'
+    assert 'nsLookThroughLimit: -1' in kw['fix'], kw['fix']
+    assert found['ca.certificates.cert_find']['kw']['code'] == 'DTR0921'
+    # From 11.5 the agent's list is unsorted and paged: not judged.
+    scenario.pki_version = '11.5.0'
+    assert set(searches(scenario)) == {'ca.certificates.cert_find'}
+
+    scenario.pki_version = '11.4.0'
+    set_limits(scenario, dn, nsLookThroughLimit=-1)          # the fix
+    assert as_user(scenario, dn, lambda u: vlv_sorted(
+        u, certs, AGENT, 19)) == 20
+    found = searches(scenario)
+    no_problem(found)
+    kw = found['ca.certificates.searches']['kw']
+    assert kw['code'] == 'DTR0920'
+    assert kw['agent_list'] == 'sorted VLV list judged'
+
+
+def test_cert_searches_healthy_control(scenario):
+    """Defaults, 30 certificates: one SUCCESS for either PKI generation."""
+    scenario.build(certs=range(1, 31), kra=False, vlv=('allCerts',))
+    _pkidbuser(scenario).unbind_s()
+    for version in ('11.4.0', '11.6.0'):
+        scenario.pki_version = version
+        found = searches(scenario)
+        no_problem(found)
+        assert [r['kw']['code'] for r in found.values()] == ['DTR0920']
+
+
+def test_cert_searches_out_of_time(scenario, monkeypatch):
+    """A count that runs out of time: said, not taken as "fits"."""
+    scenario.build(certs=range(1, 11), kra=False, vlv=('allCerts',))
+    _pkidbuser(scenario, nsSizeLimit='5').unbind_s()
+    monkeypatch.setattr(limits, 'count_over', lambda *a, **k: None)
+    found = searches(scenario)
+    result = found['ca.certificates.searches']
+    assert result['result'] == 'WARNING'
+    assert result['kw']['code'] == 'DTR0923'
+    assert result['kw']['limit'] == 5

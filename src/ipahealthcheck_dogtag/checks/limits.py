@@ -192,3 +192,77 @@ class StatusUpdateLimitsCheck(DogtagCheck):
                         when='on one CA server'), **facts)
                 return
         yield self.finding(F.STATUS_FITS, **facts)
+
+
+AGENT_LIST_SORTED_UNTIL = (11, 5)   # v11.5.0 ListCerts: unsorted paged
+
+
+@registry
+class CertSearchLimitsCheck(DogtagCheck):
+    """Do the CA's certificate searches, ipa cert-find over every
+    certificate and (up to PKI 11.4) the agent's sorted certificate list,
+    fit the plain limits of Dogtag's bind? The shapes and what 389-DS does
+    to them are in dogtag/limits.py (vlv_list_verdict)."""
+
+    def check_database(self, database, deadline):
+        repo = next((r for kind, r in repositories(database)
+                     if kind.key == 'ca.certificates'), None)
+        directory = self.context.directory()
+        children = None if repo is None or isinstance(repo, Problem) else \
+            truth.subordinates(directory, repo.container)
+        if children is None:
+            yield self.finding(F.NOTHING_JUDGED)     # dogtag.ranges says why
+            return
+        bind = limits.read_limits(directory, database, repo.subsystem)
+        seconds = max(1, (deadline - self.now()) if deadline else 10)
+        version = database.pki_version
+        sorted_list = version is None or \
+            tuple(version) < AGENT_LIST_SORTED_UNTIL
+        facts = dict(container=repo.container, dogtag_bind=bind.dn,
+                     pki_version=database.pki_version_text,
+                     children=children)
+        certificates = limits.bound(
+            directory, repo.container, limits.CERT_FIND_FILTER, children,
+            limits.vlv_list_limits(bind), seconds)
+        facts['certificates'] = certificates.at_least
+        if certificates.unknown is not None:
+            yield self.finding(F.SEARCHES_UNPROVEN,
+                               filter=limits.CERT_FIND_FILTER,
+                               limit=certificates.unknown, **facts)
+            return
+        told = False
+        # ipa cert-find with size limit 0: a window over every certificate.
+        count = certificates.at_least
+        verdict = limits.vlv_list_verdict(bind, count, count)
+        if verdict is not None:
+            told = True
+            yield self.over(F.CERT_FIND_OVER, database, bind, verdict,
+                            'ipa cert-find', limits.CERT_FIND_FILTER,
+                            count, count, facts)
+        # The agent's list up to 11.4: every record of the range looked
+        # through to sort it (over the ID-list scan limit, every entry of
+        # the backend, at least the container's children), whatever page
+        # (maxCount) the agent asks: only the look-through limit is judged
+        # (returned: None).
+        if sorted_list:
+            verdict = limits.vlv_list_verdict(bind, None, count, children)
+            if verdict is not None:
+                told = True
+                yield self.over(F.AGENT_LIST_OVER, database, bind, verdict,
+                                'agent certificate list',
+                                '(&(serialno>=first)(serialno<=last))',
+                                None, verdict.candidates, facts)
+        if not told:
+            yield self.finding(
+                F.SEARCHES_FIT, agent_list='sorted VLV list judged'
+                if sorted_list else 'unsorted paged list, not judged',
+                **facts)
+
+    def over(self, finding, database, bind, verdict, search, filterstr,
+             returned, looked, facts):
+        return self.finding(
+            finding, search=search, filter=filterstr, returned=returned,
+            looked=looked, limit_exceeded=verdict.limit_name,
+            limit=verdict.limit,
+            limit_attribute=fixes.PLAIN_LIMIT_ATTRIBUTE[verdict.reason],
+            fix=fixes.search_limit_fix(database, bind.dn, verdict), **facts)

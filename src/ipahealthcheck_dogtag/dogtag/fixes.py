@@ -621,6 +621,23 @@ def startup_limit_fix(database, bind_dn, verdict,
                       when=when))
 
 
+# The plain limits of Dogtag's bind that stop the CA's certificate
+# searches, sorted VLV requests with no paging (dogtag/limits.py).
+PLAIN_LIMIT_ATTRIBUTE = {'plainlookthrough': 'nsLookThroughLimit',
+                         'size': 'nsSizeLimit'}
+
+
+@refusable
+def search_limit_fix(database, bind_dn, verdict):
+    """Lift, on Dogtag's bind entry, the plain limit that stops one of the
+    CA's certificate searches (ipa cert-find, the agent's list)."""
+    attribute = PLAIN_LIMIT_ATTRIBUTE[verdict.reason]
+    change = ldapmodify(database.ldap_uri, [(dn(bind_dn, 'Dogtag\'s bind DN'), [
+        (ldap.MOD_REPLACE, attribute, [b'-1'])])])
+    return Fix(writes('%s (the entry replicates with the CA suffix, so every '
+                      'CA server gets it)' % change, when='on one CA server'))
+
+
 @refusable
 def set_next_range(database, entry_dn, value):
     """Set nextRange on its entry over LDAPI."""

@@ -419,3 +419,58 @@ def paged_list_limits(limits):
     if limits.paged_size is not None and limits.paged_size < PAGE:
         found.append(limits.paged_size)
     return found
+
+
+# -- The CA's certificate searches under Dogtag's bind ---------------------
+#
+# `ipa cert-find` and the IPA web UI's certificate list post to the CA's
+# /ca/rest/certs/search (freeipa release-4-12-5 ipaserver/plugins/dogtag.py
+# ra.find: size = the cert-find size limit, 0x7fffffff when it is 0, as the
+# web UI asks). Dogtag serves it with findCertRecordsInList(filter, null,
+# "serialno", size) (dogtagpki/pki CertService.searchCerts, unchanged from
+# v11.5.0 to v11.9.0): a VLV request sorted on serialno, one window of
+# `size` entries, no paging; with no criteria the filter is (certstatus=*),
+# the allCerts VLV index's (FilterBuilder.buildFilter).
+# The agent's certificate list (ListCerts.processCertFilter) was the same
+# kind of sorted VLV request, on a serial-number range no VLV index
+# matches, up to v11.4.0 (findCertRecordsInList with "serialno"); from
+# v11.5.0 it is an unsorted paged search that reads only the pages the
+# agent asks for (searchCertificates(filter, -1, start, maxCount),
+# LDAPSession.pagedSearch with no sort key), which no record count fails.
+#
+# What 389-DS does to such a request as a bound user that is not root
+# (tests/test_limits_real.py, 2.x bdb and 3.x LMDB): the plain
+# look-through limit fails it (error 11) once it reads more entries than
+# the limit, which a window as wide as the records does whether or not a
+# VLV index serves it, and an unindexed request does for any window; the
+# plain size limit fails it (error 4) when the window returns more entries
+# than the limit; the paged limits do not touch it, nor does the ID-list
+# scan limit by itself. Over that limit, though, an unindexed request's
+# candidates read as all IDs and it looked through more than the
+# container's records (seen in a backend shared with other test trees:
+# error 11 under a look-through limit above the certificates), so the
+# container's children stand as a lower bound of what it looks through.
+CERT_FIND_FILTER = '(certstatus=*)'
+
+
+def vlv_list_verdict(limits, returned, looked, everything=None):
+    """Does a sorted VLV request fail, returning `returned` entries (None:
+    not judged) after looking through at least `looked`? For a request no
+    VLV index serves, `everything` is a lower bound of the backend's
+    entries: over the ID-list scan limit its candidates read as all IDs
+    and it looks through at least that many."""
+    if limits.root:
+        return None
+    if everything is not None and _over(looked, limits.allids):
+        looked = max(looked, everything)
+    if _over(looked, limits.lookthrough):
+        return Verdict('plainlookthrough', 'look-through limit',
+                       limits.lookthrough, looked)
+    if returned is not None and _over(returned, limits.size):
+        return Verdict('size', 'size limit', limits.size, returned)
+    return None
+
+
+def vlv_list_limits(limits):
+    return [] if limits.root else [limits.allids, limits.lookthrough,
+                                   limits.size]

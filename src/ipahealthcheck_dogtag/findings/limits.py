@@ -4,7 +4,9 @@ wherever they will run. Declared here, given by checks/limits.py.
 DTR0900-DTR0909: StartupLimitsCheck (the start-up searches of PKI 11.6 and
 later, after an upgrade of this server and on a new replica);
 DTR0910-DTR0919: StatusUpdateLimitsCheck (the CA's periodic certificate
-status update of PKI 11.6 and later).
+status update of PKI 11.6 and later);
+DTR0920-DTR0929: CertSearchLimitsCheck (the CA's certificate searches:
+ipa cert-find and the agent's certificate list).
 """
 
 from ipahealthcheck_dogtag.dogtag.steps import Fix, manual
@@ -193,3 +195,96 @@ STATUS_UNPROVEN = Finding(
     meaning='A count capped at the limit + 1 decides whether the search '
             'exceeds it; this one ran out of the check\'s time.',
     upstream=STATUS_UPSTREAM)
+
+
+# -- DTR0920-DTR0929: CertSearchLimitsCheck ---------------------------------
+
+SEARCHES = 'CertSearchLimitsCheck'
+SEARCH_FIELDS = ('container', 'pki_version', 'dogtag_bind', 'children',
+                 'certificates')
+SEARCH_VERDICT = SEARCH_FIELDS + ('search', 'filter', 'returned', 'looked',
+                                  'limit_exceeded', 'limit',
+                                  'limit_attribute')
+SEARCH_UPSTREAM = ('dogtagpki/pki v11.6.0 (the same v11.5.0-v11.9.0) '
+                   'CertService.searchCerts, FilterBuilder.buildFilter, '
+                   'CertificateRepository.findCertRecordsInList, '
+                   'LDAPVirtualList; v11.4.0 ListCerts.processCertFilter; '
+                   'freeipa release-4-12-5 ipaserver/plugins/dogtag.py '
+                   'ra.find')
+
+SEARCHES_FIT = Finding(
+    'DTR0920', 'cert-searches-fit', SOURCE, SEARCHES, SUCCESS,
+    'The CA\'s certificate searches fit the limits of Dogtag\'s bind',
+    'ipa cert-find and the agent\'s certificate list over {container} fit '
+    'the limits of {dogtag_bind}.',
+    key='ca.certificates.searches',
+    fields=SEARCH_FIELDS + ('agent_list',),
+    meaning='`ipa cert-find` and the web UI\'s certificate list ask the CA '
+            'for a sorted VLV window as wide as IPA\'s size limit (every '
+            'certificate when it is 0, as the web UI asks); up to PKI 11.4 '
+            'the agent\'s certificate list was a sorted VLV request on a '
+            'serial-number range, which no VLV index serves. As '
+            '`dogtag_bind` they meet its plain look-through and size '
+            'limits. `certificates` is a lower bound of the records, proven '
+            'by counts capped at each limit + 1. `agent_list` says how the '
+            'agent\'s list was judged for this PKI version: from 11.5 it '
+            'reads only the pages the agent asks for, which no record '
+            'count makes fail.',
+    upstream=SEARCH_UPSTREAM)
+
+CERT_FIND_OVER = Finding(
+    'DTR0921', 'cert-find-over-limit', SOURCE, SEARCHES, WARNING,
+    'ipa cert-find over every certificate exceeds a limit of Dogtag\'s bind',
+    'ipa cert-find over every certificate in {container} exceeds the '
+    '{limit_exceeded} ({limit}) of {dogtag_bind}.',
+    key='ca.certificates.cert_find',
+    fields=SEARCH_VERDICT,
+    fix='search_limit_fix',
+    meaning='IPA posts cert-find to the CA\'s /ca/rest/certs/search with '
+            'its size limit as the window (0x7fffffff when the size limit '
+            'is 0, as the web UI\'s certificate list asks). Dogtag runs it '
+            'as one sorted VLV request (findCertRecordsInList on '
+            'serialno, filter (certstatus=*) without criteria). Returning '
+            'at least `returned` entries after looking through at least '
+            '`looked`, it exceeds `limit`: 389-DS answers error 11 '
+            '(look-through) or 4 (size), Dogtag fails the request and IPA '
+            'says "Unable to search for certificates (500)" (freeipa PR '
+            '#6821, pagure.io/freeipa/issue/9369: nsSizeLimit 100 on '
+            'pkidbuser). `limit_attribute` on `dogtag_bind`\'s entry lifts '
+            'it.',
+    upstream=SEARCH_UPSTREAM + '; freeipa/freeipa#6821')
+
+AGENT_LIST_OVER = Finding(
+    'DTR0922', 'agent-list-over-limit', SOURCE, SEARCHES, WARNING,
+    'The agent\'s certificate list exceeds a limit of Dogtag\'s bind',
+    'The agent\'s sorted certificate list over {container} exceeds the '
+    '{limit_exceeded} ({limit}) of {dogtag_bind}.',
+    key='ca.certificates.agent_list',
+    fields=SEARCH_VERDICT,
+    fix='search_limit_fix',
+    meaning='Up to PKI 11.4 the agent\'s certificate list (ListCerts) asks a '
+            'VLV window sorted on serialno for a serial-number range, which '
+            'no VLV index serves: 389-DS sorts it in memory and looks '
+            'through every record of the range (every entry of the backend '
+            'once the range exceeds the ID-list scan limit), at least '
+            '`looked`, so over '
+            '`limit` it answers error 11 and the agent sees no list '
+            '(dogtagpki/pki#3464 reports this search failing on a clone '
+            'once the serial numbers passed 4000). Only the look-through '
+            'limit is judged: `returned` is null, the page being the '
+            'agent\'s choice. From PKI 11.5 the list is an unsorted paged '
+            'search and this does not apply.',
+    upstream=SEARCH_UPSTREAM + '; dogtagpki/pki#3464')
+
+SEARCHES_UNPROVEN = Finding(
+    'DTR0923', 'cert-searches-unproven', SOURCE, SEARCHES, WARNING,
+    'The certificates the CA\'s searches go through were not counted in time',
+    'Counting the certificates of {container} against the {limit} limit did '
+    'not finish in time: the search limits are unproven.',
+    key='ca.certificates.searches',
+    fields=SEARCH_FIELDS + ('filter', 'limit'),
+    fix=Fix(manual('Raise timeout in the [default] section of the '
+                   'healthcheck configuration and run again')),
+    meaning='A count capped at the limit + 1 decides whether the search '
+            'exceeds it; this one ran out of the check\'s time.',
+    upstream=SEARCH_UPSTREAM)
