@@ -71,10 +71,8 @@ FAULTS = (
      'freeipa PR #7637', ('DTR0833',), ()),
     (27, 'Dogtag\'s start-up password test against 389-DS fails',
      'dogtagpki/pki#3458', (), ()),
-    (28, 'Other Dogtag searches exceed its bind\'s limits (the status '
-         'update of PKI 11.6; the agent and cert-find searches are not '
-         'judged)',
-     'dogtagpki/pki#5138', ('DTR0911',), ()),
+    (28, 'Other Dogtag searches exceed its bind\'s limits',
+     'freeipa PR #6821', ('DTR0911', 'DTR0921', 'DTR0922'), ()),
     (29, 'Dogtag\'s bind refused the VLV control', 'dogtagpki/pki#4717',
      ('DTR0108',), ()),
     (30, 'Parallel replica installs race on cn=replica', 'freeipa PR #2132',
