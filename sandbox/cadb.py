@@ -512,7 +512,7 @@ def make_stale_vlv(ds, index_names, add_later):
     The fault is verified before returning: see `PlantError`.
     """
     ds.reindex(vlv_indexes=index_names)
-    if ds.db_lib != 'mdb':      # (on LMDB reindex() restarted already)
+    if ds.db_lib != 'mdb':      # (on LMDB reindex() ran offline)
         # Seen with 2.3.1: an index file rebuilt by the running server is
         # removed when its definition is deleted before the next restart.
         ds.restart()

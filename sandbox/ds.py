@@ -63,6 +63,15 @@ def _private_defaults(prefix):
     return ''.join(out)
 
 
+def _alive(pid):
+    """Whether process `pid` still exists (a zombie child counts as gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[-1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
 def _norm(dn):
     return ','.join(part.strip() for part in dn.lower().split(','))
 
@@ -296,12 +305,17 @@ class DirectoryServer:
         if pid is None or not self.running():
             return
         os.kill(pid, signal.SIGTERM)
+        # Wait for the process, not its pid file: ns-slapd removes the file
+        # before it exits (389-ds-base 3.1.3 daemon.c slapd_daemon), and an
+        # offline db2index refuses to run beside it (main.c
+        # add_new_slapd_process).
         deadline = time.time() + timeout
-        while time.time() < deadline and self.running():
+        while time.time() < deadline and _alive(pid):
             time.sleep(0.1)
-        if self.running():
+        if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-            time.sleep(0.5)
+            while _alive(pid):
+                time.sleep(0.05)
 
     def restart(self):
         self.stop()
@@ -360,6 +374,11 @@ class DirectoryServer:
             conn.unbind_s()
 
     def reindex(self, attributes=(), vlv_indexes=()):
+        """Rebuild indices of the backend: online with a task on
+        BerkeleyDB, offline on LMDB (see _reindex_offline)."""
+        if self.db_lib == 'mdb':
+            self._reindex_offline(attributes, vlv_indexes)
+            return
         attrs = {'nsInstance': [BACKEND]}
         if attributes:
             attrs['nsIndexAttribute'] = list(attributes)
@@ -367,15 +386,39 @@ class DirectoryServer:
             attrs['nsIndexVLVAttribute'] = list(vlv_indexes)
         code = self.run_task('index', attrs)
         if code != 0:
-            raise RuntimeError('index task failed with %d' % code)
-        if vlv_indexes and self.db_lib == 'mdb':
-            # On LMDB an online VLV reindex leaves vlvEnabled at 0 (only
-            # the BerkeleyDB path calls vlvIndex_go_online: 389-ds-base
-            # 3.1.2 back-ldbm/db-bdb/bdb_ldif2db.c), and a rebuilt index
-            # that was in use fails VLV searches with "Operations error"
-            # (errors log: vlv_build_idl - Can't follow db cursor) until
-            # the server restarts, as seen with 3.1.2.
-            self.restart()
+            raise RuntimeError('index task failed with %d; errors log:\n%s'
+                               % (code, '\n'.join(self.error_log_tail(20))))
+
+    def _reindex_offline(self, attributes, vlv_indexes):
+        """ns-slapd db2index with the server stopped (389-ds-base 3.1.3
+        main.c slapd_exemode_db2index: -t attribute, -T VLV index, each
+        repeatable). On LMDB an online reindex runs through the import
+        framework, and one that aborts deletes the whole backend
+        (db-mdb/mdb_import.c, dbmdb_public_dbmdb_import_main calls
+        dbmdb_delete_instance_dir; 389-ds-base issue 7539): the suite's
+        shared server lost every scenario once that way. Offline nothing
+        else runs beside it, and the start after it switches the rebuilt
+        VLV indices on (an online rebuild leaves vlvEnabled at 0: only the
+        BerkeleyDB path calls vlvIndex_go_online, 3.1.2
+        db-bdb/bdb_ldif2db.c)."""
+        command = ['/usr/sbin/ns-slapd', 'db2index', '-D', self.config_dir,
+                   '-n', BACKEND]
+        for name in attributes:
+            command += ['-t', name]
+        for name in vlv_indexes:
+            command += ['-T', name]
+        self.stop()
+        try:
+            done = subprocess.run(command, env=self._env(),
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT,
+                                  errors='replace')
+        finally:
+            self.start()
+        if done.returncode != 0:
+            raise RuntimeError('db2index exited %d: %s; errors log:\n%s' % (
+                done.returncode, done.stdout.strip()[-2000:],
+                '\n'.join(self.error_log_tail(20))))
 
     def _log(self, name):
         with open(os.path.join(self.log_dir, name), errors='replace') as f:

@@ -26,8 +26,7 @@ def test_index_rebuilt_online_is_healthy(scenario, ds):
     scenario.build(certs=range(1, 31), ca_requests=range(1, 6), kra=False,
                    reindex=False)
     names = scenario.tree.vlv_index_names(['allCerts', 'caAll'])
-    # An online rebuild, without the restart the sandbox's reindex() adds
-    # on LMDB.
+    # An online rebuild (the sandbox's reindex() rebuilds offline on LMDB).
     assert ds.run_task('index', {'nsInstance': ['ipaca'],
                                  'nsIndexVLVAttribute': names}) == 0
     view = cadb.VLVView(ds, names[0])
