@@ -243,6 +243,21 @@ def assert_fix_labelled(record, db_lib):
             assert 'outage' in step['do'], step
         if db_lib == 'bdb' and record['source'] != 'dogtag.replication':
             assert not (step['service'] or '').startswith('dirsrv@'), kw
+    # On LMDB a reindex that aborts deletes the backend's data
+    # (389ds/389-ds-base#7539): a backup comes before any rebuild there,
+    # and never on BerkeleyDB.
+    dos = [step['do'] for step in steps]
+    backups = [i for i, do in enumerate(dos) if ' backup create ' in do]
+    rebuilds = [i for i, do in enumerate(dos) if REBUILD.search(do)]
+    if db_lib == 'bdb':     # (when the backend was not read, "only if")
+        assert all(dos[i].startswith('only if ') for i in backups), kw
+    elif rebuilds:
+        assert backups and backups[0] < rebuilds[0], kw
+
+
+# The commands of our fixes that rebuild an index.
+REBUILD = re.compile(r"(^|[\s'])(dsconf \S+ backend (vlv-)?index reindex|"
+                     r"pki-server \S+-db-vlv-reindex|db2index(\.pl)? )")
 
 
 def _rendered(steps):

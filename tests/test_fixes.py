@@ -188,7 +188,8 @@ def test_pki_server_reindex_waits_by_itself():
     exists in v10.3.2 but only adds the task there, and waits (time.sleep
     loop in cli/kra.py) from v10.3.3."""
     fix = reindex(pki=(11, 5, 0), backend='mdb', ds=(3, 1, 2))
-    assert fix.steps[0].do.startswith(
+    assert index_of(fix, 'backup create') == [0]
+    assert fix.steps[1].do.startswith(
         'pki-server ca-db-vlv-reindex -i pki-tomcat')
     assert not index_of(fix, 'nsTaskExitCode')
     fix = reindex(pki=(10, 3, 3), subsystem='kra', ds=(1, 3, 11, 1))
@@ -212,12 +213,54 @@ def test_every_reindex_that_returns_early_is_followed_by_a_wait():
         # LMDB exists from 1.4.3 (nsslapd-backend-implement).
         for backend in ('bdb', 'mdb') if ds >= (3,) else ('bdb',):
             fix = reindex(pki=(10, 10, 0), backend=backend, ds=ds)
-            assert fix.steps[0].do.startswith(command), (ds, str(fix))
+            first = 1 if backend == 'mdb' else 0    # after the backup
+            assert fix.steps[first].do.startswith(command), (ds, str(fix))
             wait = index_of(fix, 'nsTaskExitCode')
-            assert wait == [1], str(fix)
-            assert fix.steps[1].effect == fixes.READS
-            assert all(s.effect != fixes.RESTARTS for s in fix.steps[:2])
+            assert wait == [first + 1], str(fix)
+            assert fix.steps[first + 1].effect == fixes.READS
+            assert all(s.effect != fixes.RESTARTS
+                       for s in fix.steps[:first + 2])
             assert ('dsconf' in str(fix)) == (ds >= (1, 4, 0, 20))
+
+
+def test_lmdb_reindex_backs_up_first():
+    """On LMDB a reindex job that fails deletes the data of the whole
+    backend (389-ds-base-3.1.3 db-mdb/mdb_import.c,
+    dbmdb_public_dbmdb_import_main -> dbmdb_delete_instance_dir;
+    389ds/389-ds-base#7539): every rebuild we print starts with a backup
+    there, and only there. BerkeleyDB's rebuild keeps the entries
+    (db-bdb/bdb_ldif2db.c bdb_db2index)."""
+    certs = SimpleNamespace(kind=SimpleNamespace(
+        subsystem='ca', attribute='serialno', required=['certStatus'],
+        excluded=[]), subsystem=SimpleNamespace(database='ipaca'),
+        vlv_name='allCerts-pki-tomcat')
+    crl = SimpleNamespace(kind='vlv', search='allRevokedCertsNotAfter',
+                          name='allRevokedCertsNotAfterIndex')
+    builders = {
+        'vlv': lambda db: fixes.vlv_reindex(certs, db),
+        'attribute': lambda db: fixes.attribute_reindex(certs, db),
+        'one-level': lambda db: fixes.one_level_reindex(certs, db),
+        'crl': lambda db: fixes.crl_index_reindex(
+            db, 'ipaca', 'allRevokedCertsNotAfter'),
+        'index build': lambda db: fixes.index_build(db, 'ipaca', crl),
+    }
+    for name, build in builders.items():
+        lmdb = build(database(backend='mdb', ds=(3, 1, 2)))
+        backup = index_of(lmdb, 'backup create')
+        rebuild = [i for i in index_of(lmdb, 'reindex') if i not in backup]
+        assert backup == [0] and rebuild and rebuild[0] > 0, str(lmdb)
+        step = lmdb.steps[0]
+        assert step.do.startswith('dsconf slapd-EXAMPLE-TEST backup create')
+        assert '#7539' in step.do and 'backup restore' in step.do
+        assert step.effect == fixes.WRITES and step.when is None
+        bdb = build(database(backend='bdb', ds=(2, 3, 1)))
+        assert 'backup' not in str(bdb), (name, str(bdb))
+        unknown = build(database(problem='cn=config not read'))
+        assert unknown.steps[0].when.startswith('only if 389-DS stores '
+                                                'its data in LMDB'), name
+        # Before 1.4.3 there is no LMDB (nsslapd-backend-implement).
+        old = build(database(ds=(1, 4, 2, 16)))
+        assert 'backup' not in str(old), (name, str(old))
 
 
 def test_commands_exist_where_they_are_printed():
@@ -262,9 +305,12 @@ def test_unknown_server_facts_give_each_form_labelled():
     fix = reindex(pki=(10, 10, 0), backend=None, ds=None,
                   problem='reading the 389-DS configuration failed')
     text = str(fix)
-    assert fix.steps[0].when == 'on 389-DS 1.4.0.20 and later'
-    assert fix.steps[1].instead and 'db2index.pl' in fix.steps[1].do
-    assert fix.steps[2].effect == fixes.READS
+    assert 'backup create' in fix.steps[0].do
+    assert fix.steps[0].when.startswith('only if 389-DS stores its data in '
+                                        'LMDB (nsslapd-backend-implement')
+    assert fix.steps[1].when == 'on 389-DS 1.4.0.20 and later'
+    assert fix.steps[2].instead and 'db2index.pl' in fix.steps[2].do
+    assert fix.steps[3].effect == fixes.READS
     ds_restart = [s for s in fix.steps if s.service and 'dirsrv' in s.service]
     assert len(ds_restart) == 1
     assert ds_restart[0].when.startswith('only if 389-DS stores its data in '

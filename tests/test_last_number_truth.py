@@ -352,8 +352,10 @@ def test_reindex_commands_exist_for_the_version(scenario):
         scenario.name in fix
     assert 'dsconf' in fix
     _, kra = _repo(scenario, 'kra.requests')
-    assert str(fixes.vlv_reindex(kra, database)).startswith(
-        'pki-server kra-db-vlv-reindex -i ')
+    # (after the backup that LMDB needs: the backend is not read here)
+    rebuild = [s.do for s in fixes.vlv_reindex(kra, database).steps
+               if 'backup create' not in s.do]
+    assert rebuild[0].startswith('pki-server kra-db-vlv-reindex -i ')
 
     scenario.pki_version = None
     database, certs = _repo(scenario, 'ca.certificates')

@@ -48,6 +48,9 @@ DSCONF_INDEX = (1, 4, 0, 20)
 # DN_INDEX_TASK; db2index.pl.in in 1.3.11: "cn=index, cn=tasks").
 INDEX_TASKS = 'cn=index,cn=tasks,cn=config'
 LDBM_CONFIG = 'cn=config,cn=ldbm database,cn=plugins,cn=config'
+# nsslapd-backend-implement, the choice of LMDB, came with 389-ds-base-1.4.3
+# (back-ldbm/ldbm_config.h); before, BerkeleyDB is the only backend.
+LMDB_FIRST = (1, 4, 3)
 MAX_VALUE = 1000                # longer values are refused, whatever they are
 
 # RFC 1123 host names (labels of letters, digits and inner hyphens; IPA
@@ -417,6 +420,30 @@ def _lmdb_restart(database, server):
                                                 server.problem)))
 
 
+def lmdb_backup(database, server):
+    """Only on LMDB, before a reindex: one that aborts deletes the data of
+    the whole backend instead of leaving it as it was (389-ds-base-3.1.3
+    db-mdb/mdb_import.c, dbmdb_public_dbmdb_import_main calls
+    dbmdb_delete_instance_dir when the job fails; 389ds/389-ds-base#7539,
+    whose fix is in no release up to 3.3.0). BerkeleyDB rebuilds the index
+    alone (db-bdb/bdb_ldif2db.c, bdb_db2index). dsconf's backup create
+    waits for its task (lib389 cli_conf/backup.py backup_create, 2.3.1 and
+    3.1.2) and writes the archive under the instance's bak directory."""
+    why = ('(it waits for its task; on LMDB a reindex that aborts deletes '
+           'the data of the whole backend, 389ds/389-ds-base#7539: then '
+           'restore it with "dsconf %s backup restore <archive>")'
+           % ds_instance(database))
+    step = command('dsconf', ds_instance(database), 'backup', 'create')
+    if server.backend == 'mdb':
+        return Fix(writes('%s %s' % (step, why)))
+    if server.backend == 'bdb' or (server.version is not None and
+                                   server.version < LMDB_FIRST):
+        return Fix()
+    return Fix(writes('%s %s' % (step, why), when=(
+        'only if 389-DS stores its data in LMDB (nsslapd-backend-implement: '
+        'mdb on %s; not read: %s)' % (LDBM_CONFIG, server.problem))))
+
+
 def _vlv_reindex(repo, database):
     server = server_facts(database)
     fix = Fix()
@@ -426,7 +453,8 @@ def _vlv_reindex(repo, database):
             'reindex does not rebuild indices with hyphens in their names, as '
             'Dogtag\'s have (389ds/389-ds-base#6057, fixed in 2.5.2 and '
             '3.0.2)' % '.'.join(map(str, server.version))))
-    return (fix + vlv_reindex_command(repo, database) +
+    return (fix + lmdb_backup(database, server) +
+            vlv_reindex_command(repo, database) +
             _lmdb_restart(database, server) + _restart(database))
 
 
@@ -514,13 +542,15 @@ def _index_reindex(database, backend, names):
     """Steps that rebuild attribute indices `names` and wait for the task:
     dsconf's --wait where the release has it, else the tool of the release
     followed by a wait step."""
-    version = server_facts(database).version
+    server = server_facts(database)
+    version = server.version
+    backup = lmdb_backup(database, server)
     attrs = []
     for attribute in names:
         attrs += ['--attr', attribute]
     dsconf = ['dsconf', ds_instance(database), 'backend', 'index', 'reindex']
     if dsconf_index_waits(version):
-        return Fix(writes('%s (it waits for its task)' % command(
+        return backup + Fix(writes('%s (it waits for its task)' % command(
             *dsconf, *attrs, '--wait', backend)))
     db2index = ['db2index.pl', '-Z', _short(database), '-n', backend]
     for attribute in names:
@@ -535,8 +565,8 @@ def _index_reindex(database, backend, names):
         reindex = Fix(writes(command(*dsconf, *attrs, backend)))
     else:
         reindex = db2index
-    return reindex + wait_for_index_task(database, backend,
-                                         'nsIndexAttribute', names[0])
+    return backup + reindex + wait_for_index_task(
+        database, backend, 'nsIndexAttribute', names[0])
 
 
 @refusable
@@ -1035,7 +1065,7 @@ def _vlv_reindex_named(database, backend, search, index):
     (dsconf: LMDB needs 389-DS 2.x or later, which has it), then the LMDB
     restart rule of _lmdb_restart."""
     backend = word(backend, 'the backend name')
-    fix = Fix(writes(command(
+    fix = lmdb_backup(database, server_facts(database)) + Fix(writes(command(
         'dsconf', ds_instance(database), 'backend', 'vlv-index', 'reindex',
         '--parent-name', word(search, 'the VLV search name'), backend)))
     return fix + wait_for_index_task(

@@ -198,7 +198,9 @@ CAUSES = [
           '389-DS said at start-up that the index misses the matching rule: '
           'add integerOrderingMatch to it and reindex parentid and '
           'ancestorid of that backend (dsconf backend index set / reindex, '
-          'as its message says); the check below confirms what Dogtag '
+          'as its message says; on LMDB after "dsconf <instance> backup '
+          'create": a reindex that aborts there deletes the backend\'s '
+          'data, 389-ds-base 7539); the check below confirms what Dogtag '
           'sees.',
           'LastNumberCheck', 'dogtag.ranges',
           overrides=['ldap-68-one-level-index']),
