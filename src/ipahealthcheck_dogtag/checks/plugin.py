@@ -346,6 +346,16 @@ class DogtagCheck(Plugin):
         findings.record(spec.code, spec.msg, result.kw)
         return result
 
+    def verdict(self, verdict):
+        """The result of a domain verdict (a Verdict of dogtag/, as data):
+        the fix, when it needs values, from the builder its declaration
+        names."""
+        facts = dict(verdict.facts)
+        if verdict.fix_args is not None:
+            build = findings.resolve(verdict.finding).builder()
+            facts['fix'] = build(*verdict.fix_args)
+        return self.finding(verdict.finding, verdict.key, **facts)
+
     def problem(self, problem, key=None, **facts):
         """The result of a Problem raised below the checks (under `key`
         when the check reports it for something else, e.g. a repository

@@ -26,6 +26,16 @@ def _masters(topology):
     return sorted(topology.servers)
 
 
+def _not_current(topology, registered):
+    """(item, verdict, role, states) of each registered subsystem whose
+    host is no current IPA server with that role."""
+    for item in registered:
+        verdict, role, states = leftovers.host_verdict(topology, item.kind,
+                                                       item.host)
+        if verdict != leftovers.CURRENT:
+            yield item, verdict, role, states
+
+
 @registry
 class SecurityDomainCheck(DogtagCheck):
     """Security-domain entries of servers that no longer exist (or no
@@ -53,13 +63,8 @@ class SecurityDomainCheck(DogtagCheck):
         except Problem as problem:
             yield self.problem(problem)
             return
-        faults = 0
-        for entry in registrations:
-            verdict, role, states = leftovers.host_verdict(
-                topology, entry.kind, entry.host)
-            if verdict == leftovers.CURRENT:
-                continue
-            faults += 1
+        stale = list(_not_current(topology, registrations))
+        for entry, verdict, role, states in stale:
             facts = dict(entry=entry.dn, subsystem_type=entry.kind,
                          host=entry.host, port=entry.port, clone=entry.clone,
                          domain_manager=entry.manager,
@@ -73,7 +78,7 @@ class SecurityDomainCheck(DogtagCheck):
                 yield self.finding(F.SD_ROLE_MISSING, key=entry.key,
                                    role=role.upper(), role_states=states,
                                    **facts)
-        if not faults:
+        if not stale:
             yield self.finding(F.SD_CURRENT, registrations=len(registrations),
                                where=where, masters=_masters(topology))
 
@@ -97,15 +102,10 @@ class SubsystemUserCheck(DogtagCheck):
         except Problem as problem:
             yield self.problem(problem)
             return
-        faults = 0
-        for user in users:
-            verdict, role, states = leftovers.host_verdict(
-                topology, user.kind, user.host)
-            if verdict == leftovers.CURRENT:
-                continue
-            faults += 1
+        stale = list(_not_current(topology, users))
+        for user, verdict, role, states in stale:
             yield self.judged(database, basedn, user, verdict, role, states)
-        if not faults:
+        if not stale:
             yield self.finding(F.USERS_CURRENT, users=len(users),
                                people=people, masters=_masters(topology))
 

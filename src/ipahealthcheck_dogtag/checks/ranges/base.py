@@ -1,6 +1,5 @@
 """What every dogtag.ranges check shares: walking this server's repositories."""
 
-from ipahealthcheck_dogtag import findings
 from ipahealthcheck_dogtag.directory import DirectoryError
 from ipahealthcheck_dogtag.discovery import Problem
 from ipahealthcheck_dogtag.dogtag.last_number import lookup_failure
@@ -63,14 +62,4 @@ class RangeCheck(DogtagCheck):
         except (BadValue, DirectoryError) as e:
             if isinstance(e, DirectoryError) and e.connection:
                 raise           # the check's one `ldap` result says it
-            return None, self.give(lookup_failure(repo, e, fields))
-
-    def give(self, verdict):
-        """The result of a domain verdict (dogtag/last_number.Verdict): the
-        fix, when it needs values, from the builder its declaration
-        names."""
-        facts = dict(verdict.facts)
-        if verdict.fix_args is not None:
-            build = findings.resolve(verdict.finding).builder()
-            facts['fix'] = build(*verdict.fix_args)
-        return self.finding(verdict.finding, verdict.key, **facts)
+            return None, self.verdict(lookup_failure(repo, e, fields))

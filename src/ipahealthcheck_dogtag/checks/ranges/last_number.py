@@ -54,7 +54,7 @@ class LastNumberCheck(RangeCheck):
     def check_repository(self, database, repo, fields, deadline):
         evidence = self.gather(database, repo, fields, deadline)
         for verdict in judge(evidence):
-            yield self.give(verdict)
+            yield self.verdict(verdict)
 
     def gather(self, database, repo, facts, deadline):
         """The Evidence about one repository: Dogtag's answer, then reads
