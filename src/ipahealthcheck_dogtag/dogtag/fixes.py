@@ -1094,13 +1094,15 @@ def crl_index_add(database):
     the filter: SubsystemDBVLVAddCLI), ca-db-vlv-reindex rebuilds every CA
     VLV index and waits for its task; then the LMDB restart rule."""
     instance = _instance(database)
+    server = server_facts(database)
     return Fix(
         writes('%s (it adds only the missing definitions)' % command(
-            'pki-server', 'ca-db-vlv-add', '-i', instance)),
+            'pki-server', 'ca-db-vlv-add', '-i', instance))) + \
+        lmdb_backup(database, server) + Fix(
         writes('%s (it waits for its task; on a large database it takes '
                'long)' % command('pki-server', 'ca-db-vlv-reindex', '-i',
                                  instance))) + \
-        _lmdb_restart(database, server_facts(database))
+        _lmdb_restart(database, server)
 
 
 @refusable
