@@ -427,12 +427,15 @@ def lmdb_backup(database, server):
     dbmdb_delete_instance_dir when the job fails; 389ds/389-ds-base#7539,
     whose fix is in no release up to 3.3.0). BerkeleyDB rebuilds the index
     alone (db-bdb/bdb_ldif2db.c, bdb_db2index). dsconf's backup create
-    waits for its task (lib389 cli_conf/backup.py backup_create, 2.3.1 and
-    3.1.2) and writes the archive under the instance's bak directory."""
-    why = ('(it waits for its task; on LMDB a reindex that aborts deletes '
-           'the data of the whole backend, 389ds/389-ds-base#7539: then '
-           'restore it with "dsconf %s backup restore <archive>")'
-           % ds_instance(database))
+    waits for its task, up to 120 s (lib389 cli_conf/backup.py
+    backup_create -> tasks.py Task.wait, 2.3.1 and 3.1.2; --timeout only in
+    later releases), and writes the archive under the instance's bak
+    directory."""
+    why = ('(it waits up to 120 s for its task: if it says the task has not '
+           'completed, let the backup finish first; on LMDB a reindex that '
+           'aborts deletes the data of the whole backend, '
+           '389ds/389-ds-base#7539: then restore it with "dsconf %s backup '
+           'restore <archive>")' % ds_instance(database))
     step = command('dsconf', ds_instance(database), 'backup', 'create')
     if server.backend == 'mdb':
         return Fix(writes('%s %s' % (step, why)))
