@@ -63,6 +63,19 @@ def _private_defaults(prefix):
     return ''.join(out)
 
 
+# Failed offline rebuilds the sandbox recovered from (see
+# DirectoryServer._reindex_offline), for the test run's summary.
+REINDEX_FAILURES = []
+
+
+def _copy_tree(source, target):
+    """`target` becomes a copy of directory `source`; holes stay holes (an
+    LMDB file may be sparse up to its map size)."""
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(['cp', '-a', '--sparse=always', source, target],
+                   check=True)
+
+
 def _alive(pid):
     """Whether process `pid` still exists (a zombie child counts as gone)."""
     try:
@@ -389,36 +402,50 @@ class DirectoryServer:
             raise RuntimeError('index task failed with %d; errors log:\n%s'
                                % (code, '\n'.join(self.error_log_tail(20))))
 
-    def _reindex_offline(self, attributes, vlv_indexes):
+    def _reindex_offline(self, attributes, vlv_indexes, attempts=3):
         """ns-slapd db2index with the server stopped (389-ds-base 3.1.3
         main.c slapd_exemode_db2index: -t attribute, -T VLV index, each
-        repeatable). On LMDB an online reindex runs through the import
-        framework, and one that aborts deletes the whole backend
-        (db-mdb/mdb_import.c, dbmdb_public_dbmdb_import_main calls
-        dbmdb_delete_instance_dir; 389-ds-base issue 7539): the suite's
-        shared server lost every scenario once that way. Offline nothing
-        else runs beside it, and the start after it switches the rebuilt
-        VLV indices on (an online rebuild leaves vlvEnabled at 0: only the
-        BerkeleyDB path calls vlvIndex_go_online, 3.1.2
-        db-bdb/bdb_ldif2db.c)."""
+        repeatable); the start after it switches rebuilt VLV indices on (an
+        online rebuild leaves vlvEnabled at 0: only the BerkeleyDB path
+        calls vlvIndex_go_online, 3.1.2 db-bdb/bdb_ldif2db.c).
+
+        On LMDB a reindex runs through the import framework, and a job
+        that fails deletes the whole backend (db-mdb/mdb_import.c,
+        dbmdb_public_dbmdb_import_main calls dbmdb_delete_instance_dir;
+        389-ds-base issue 7539). With 3.1.x it fails now and then by
+        itself, online and offline alike: a worker given no entry ("Invalid
+        entry (no rdn) in database for id N entry: (null)", exit -23 & ~8),
+        or a crash. So the database is copied first, put back after a
+        failure, and the rebuild tried again; each failure is kept in
+        REINDEX_FAILURES for the run's summary."""
         command = ['/usr/sbin/ns-slapd', 'db2index', '-D', self.config_dir,
                    '-n', BACKEND]
         for name in attributes:
             command += ['-t', name]
         for name in vlv_indexes:
             command += ['-T', name]
+        saved = self.db_dir.rstrip('/') + '.before-reindex'
         self.stop()
         try:
-            done = subprocess.run(command, env=self._env(),
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT,
-                                  errors='replace')
+            for attempt in range(attempts):
+                _copy_tree(self.db_dir, saved)
+                done = subprocess.run(command, env=self._env(),
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT,
+                                      errors='replace')
+                if done.returncode == 0:
+                    return
+                why = [line for line in done.stdout.splitlines()
+                       if ' - ERR - ' in line][:3]
+                REINDEX_FAILURES.append('%s: db2index exited %d: %s' % (
+                    ', '.join(list(attributes) + list(vlv_indexes)),
+                    done.returncode, ' | '.join(why) or '(no error line)'))
+                _copy_tree(saved, self.db_dir)
+            raise RuntimeError('db2index failed %d times: %s' % (
+                attempts, done.stdout.strip()[-2000:]))
         finally:
+            shutil.rmtree(saved, ignore_errors=True)
             self.start()
-        if done.returncode != 0:
-            raise RuntimeError('db2index exited %d: %s; errors log:\n%s' % (
-                done.returncode, done.stdout.strip()[-2000:],
-                '\n'.join(self.error_log_tail(20))))
 
     def _log(self, name):
         with open(os.path.join(self.log_dir, name), errors='replace') as f:

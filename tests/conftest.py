@@ -28,6 +28,7 @@ from ipahealthcheck_dogtag.checks.indices import databases  # noqa: F401
 from ipahealthcheck_dogtag.checks.indices import (  # noqa: F401
     advisories)
 from sandbox import cadb
+from sandbox import ds as ds_module
 from sandbox.ds import DirectoryServer
 
 
@@ -126,6 +127,10 @@ def ds(request):
 
 
 def _server_errors(terminalreporter):
+    if ds_module.REINDEX_FAILURES:
+        terminalreporter.section('LMDB rebuilds that failed and were redone')
+        for line in ds_module.REINDEX_FAILURES:
+            terminalreporter.write_line(line)
     if _SERVER_ERRORS:
         terminalreporter.section('errors log of the shared 389-DS')
         for line in _SERVER_ERRORS:

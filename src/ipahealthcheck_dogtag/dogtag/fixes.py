@@ -420,7 +420,7 @@ def _lmdb_restart(database, server):
                                                 server.problem)))
 
 
-def lmdb_backup(database, server):
+def _lmdb_backup(database, server):
     """Only on LMDB, before a reindex: one that aborts deletes the data of
     the whole backend instead of leaving it as it was (389-ds-base-3.1.3
     db-mdb/mdb_import.c, dbmdb_public_dbmdb_import_main calls
@@ -456,7 +456,7 @@ def _vlv_reindex(repo, database):
             'reindex does not rebuild indices with hyphens in their names, as '
             'Dogtag\'s have (389ds/389-ds-base#6057, fixed in 2.5.2 and '
             '3.0.2)' % '.'.join(map(str, server.version))))
-    return (fix + lmdb_backup(database, server) +
+    return (fix + _lmdb_backup(database, server) +
             vlv_reindex_command(repo, database) +
             _lmdb_restart(database, server) + _restart(database))
 
@@ -547,7 +547,7 @@ def _index_reindex(database, backend, names):
     followed by a wait step."""
     server = server_facts(database)
     version = server.version
-    backup = lmdb_backup(database, server)
+    backup = _lmdb_backup(database, server)
     attrs = []
     for attribute in names:
         attrs += ['--attr', attribute]
@@ -1068,7 +1068,7 @@ def _vlv_reindex_named(database, backend, search, index):
     (dsconf: LMDB needs 389-DS 2.x or later, which has it), then the LMDB
     restart rule of _lmdb_restart."""
     backend = word(backend, 'the backend name')
-    fix = lmdb_backup(database, server_facts(database)) + Fix(writes(command(
+    fix = _lmdb_backup(database, server_facts(database)) + Fix(writes(command(
         'dsconf', ds_instance(database), 'backend', 'vlv-index', 'reindex',
         '--parent-name', word(search, 'the VLV search name'), backend)))
     return fix + wait_for_index_task(
@@ -1101,7 +1101,7 @@ def crl_index_add(database):
     return Fix(
         writes('%s (it adds only the missing definitions)' % command(
             'pki-server', 'ca-db-vlv-add', '-i', instance))) + \
-        lmdb_backup(database, server) + Fix(
+        _lmdb_backup(database, server) + Fix(
         writes('%s (it waits for its task; on a large database it takes '
                'long)' % command('pki-server', 'ca-db-vlv-reindex', '-i',
                                  instance))) + \
