@@ -427,8 +427,8 @@ class DirectoryServer:
         saved = self.db_dir.rstrip('/') + '.before-reindex'
         self.stop()
         try:
-            for attempt in range(attempts):
-                _copy_tree(self.db_dir, saved)
+            _copy_tree(self.db_dir, saved)
+            for _ in range(attempts):
                 done = subprocess.run(command, env=self._env(),
                                       stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT,

@@ -409,15 +409,22 @@ def _lmdb_restart(database, server):
     why = ('so that 389-DS forgets the old length of the index: on LMDB a '
            'rebuilt VLV index that was in use since the start keeps '
            'counting its old records in memory until a restart')
+    return _on_lmdb(server,
+                    lambda when: _dirsrv_restart(database, why, when=when),
+                    ', never on BerkeleyDB, which needs no restart')
+
+
+def _on_lmdb(server, step, also=''):
+    """The step `step(when)` builds, for LMDB only: as it is on LMDB, none
+    on BerkeleyDB, and when the backend was not read, under the condition
+    that it is LMDB (`also` ends that condition)."""
     if server.backend == 'mdb':
-        return Fix(_dirsrv_restart(database, why))
+        return Fix(step(None))
     if server.backend == 'bdb':
         return Fix()
-    return Fix(_dirsrv_restart(
-        database, why, when='only if 389-DS stores its data in LMDB '
-        '(nsslapd-backend-implement: mdb on %s; not read: %s), never on '
-        'BerkeleyDB, which needs no restart' % (LDBM_CONFIG,
-                                                server.problem)))
+    return Fix(step('only if 389-DS stores its data in LMDB '
+                    '(nsslapd-backend-implement: mdb on %s; not read: %s)%s'
+                    % (LDBM_CONFIG, server.problem, also)))
 
 
 def _lmdb_backup(database, server):
@@ -436,15 +443,12 @@ def _lmdb_backup(database, server):
            'aborts deletes the data of the whole backend, '
            '389ds/389-ds-base#7539: then restore it with "dsconf %s backup '
            'restore <archive>")' % ds_instance(database))
-    step = command('dsconf', ds_instance(database), 'backup', 'create')
-    if server.backend == 'mdb':
-        return Fix(writes('%s %s' % (step, why)))
-    if server.backend == 'bdb' or (server.version is not None and
-                                   server.version < LMDB_FIRST):
+    if server.backend != 'mdb' and server.version is not None and \
+            server.version < LMDB_FIRST:
         return Fix()
-    return Fix(writes('%s %s' % (step, why), when=(
-        'only if 389-DS stores its data in LMDB (nsslapd-backend-implement: '
-        'mdb on %s; not read: %s)' % (LDBM_CONFIG, server.problem))))
+    backup = '%s %s' % (command('dsconf', ds_instance(database), 'backup',
+                                'create'), why)
+    return _on_lmdb(server, lambda when: writes(backup, when=when))
 
 
 def _vlv_reindex(repo, database):
